@@ -1,0 +1,77 @@
+"""The values the parser produces: what one e-mail means, independent of storage and transport.
+
+Only the standard library is imported here, so the store, the poller and the CLI can all depend
+on these types without depending on each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """One mailbox address; ``email`` is as written, ``name`` is the decoded display name."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A part a person would call a file, decoded to its bytes."""
+
+    filename: str
+    content_type: str
+    content: bytes
+    sha256: str
+    inline: bool = False
+    content_id: str | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedMessage:
+    """What the parser made of one raw message.
+
+    Message-IDs keep their angle brackets (``<local@domain>``), exactly as RFC 5322 writes them,
+    so that a Message-ID the helpdesk app stores for an outbound mail compares equal to the
+    In-Reply-To of the customer's answer.
+    """
+
+    message_id: str
+    message_id_synthetic: bool
+    subject: str
+    from_address: Address | None
+    to: tuple[Address, ...] = ()
+    cc: tuple[Address, ...] = ()
+    reply_to: tuple[Address, ...] = ()
+    in_reply_to: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    date: datetime | None = None
+    body_text: str = ""
+    body_html: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    defects: tuple[str, ...] = ()
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    def header(self, name: str) -> str | None:
+        """The first header of that name (case-insensitive), decoded, or None."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key.lower() == wanted), None)
+
+
+@dataclass(frozen=True, slots=True)
+class ParseFailure:
+    """The parser could not make a message of the bytes; the raw bytes go to quarantine.
+
+    ``reason`` is a short stable code for operators and metrics (for example ``"unparseable"``);
+    ``detail`` says what went wrong in words.
+    """
+
+    reason: str
+    detail: str
