@@ -1,0 +1,33 @@
+"""From a mailbox's settings to a logged-in POP3 session: the one place credentials are used."""
+
+from __future__ import annotations
+
+from helpdesk_ingest.config import MailboxSettings
+from helpdesk_ingest.pop3 import Authenticator, Endpoint, Pop3Session, UserPassAuthenticator
+
+
+def endpoint_for(mailbox: MailboxSettings) -> Endpoint:
+    return Endpoint(
+        host=mailbox.host,
+        port=mailbox.effective_port,
+        security=mailbox.security,
+        ca_file=mailbox.ca_file,
+        connect_timeout_s=mailbox.connect_timeout_s,
+        read_timeout_s=mailbox.read_timeout_s,
+    )
+
+
+def authenticator_for(mailbox: MailboxSettings) -> Authenticator:
+    # The seam for further mechanisms (SASL, OAuth2): choose by the mailbox's settings here.
+    return UserPassAuthenticator(username=mailbox.username, password=mailbox.password_value())
+
+
+def open_mailbox(mailbox: MailboxSettings) -> Pop3Session:
+    """Connect over TLS and log in; the caller owns the session (use it as a context manager)."""
+    session = Pop3Session.connect(endpoint_for(mailbox))
+    try:
+        session.login(authenticator_for(mailbox))
+    except BaseException:
+        session.close()
+        raise
+    return session

@@ -1,0 +1,57 @@
+"""Builds the long-lived objects from settings: database engine, session factory, poll jobs."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import partial
+
+from sqlalchemy import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from helpdesk_ingest.config import MailboxSettings, Settings
+from helpdesk_ingest.connect import open_mailbox
+from helpdesk_ingest.poller import PollOptions, PollResult, poll_mailbox
+from helpdesk_ingest.store.database import make_engine, make_sessionmaker
+from helpdesk_ingest.store.migrations import require_current_schema, upgrade_to_head
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    def poll_options(self, mailbox: MailboxSettings) -> PollOptions:
+        return PollOptions(
+            queue=mailbox.queue,
+            ticket_tag_pattern=self.settings.ticket_tag_regex,
+            checkpoint_every=self.settings.checkpoint_every,
+            max_messages=self.settings.max_messages_per_poll,
+        )
+
+    def poll(self, mailbox: MailboxSettings, stop: threading.Event | None = None) -> PollResult:
+        return poll_mailbox(
+            mailbox.name,
+            partial(open_mailbox, mailbox),
+            self.sessions,
+            self.poll_options(mailbox),
+            stop,
+        )
+
+    def enabled_mailboxes(self) -> list[MailboxSettings]:
+        return [mailbox for mailbox in self.settings.mailboxes if mailbox.enabled]
+
+
+def safe_database_url(url: str) -> str:
+    """The URL with any password masked, for logs and reports."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def build_runtime(settings: Settings, *, migrate: bool = False) -> Runtime:
+    """Create the engine and check (or bring up) the schema before any mail is touched."""
+    engine = make_engine(settings.database_url_value)
+    if migrate or settings.migrate_on_start:
+        upgrade_to_head(engine)
+    require_current_schema(engine)
+    return Runtime(settings, engine, make_sessionmaker(engine))

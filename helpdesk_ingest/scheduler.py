@@ -1,0 +1,78 @@
+"""The daemon: one APScheduler job per mailbox, each job one call to ``poll_mailbox``.
+
+Jobs never overlap for one mailbox (``max_instances=1``) and missed runs collapse into one
+(``coalesce``). SIGTERM or SIGINT sets the stop flag: the message in hand is finished and
+committed, the session QUITs, and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import FrameType
+
+import structlog
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from helpdesk_ingest.poller import PollResult
+
+log = structlog.get_logger("helpdesk_ingest.scheduler")
+
+PollJob = Callable[[threading.Event], PollResult]
+
+
+def _guarded(name: str, job: PollJob, stop: threading.Event) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            job(stop)
+        except Exception:
+            # A bug must not kill the job for good: log it loudly and let the next run try again.
+            log.exception("poll_crashed", mailbox=name)
+
+    return run
+
+
+def run_daemon(
+    jobs: dict[str, PollJob],
+    poll_interval_s: float,
+    stop: threading.Event | None = None,
+    install_signal_handlers: bool = True,
+) -> int:
+    """Poll every mailbox every ``poll_interval_s`` until asked to stop; returns the exit code."""
+    stop = stop or threading.Event()
+    if install_signal_handlers:
+        _install_stop_handlers(stop)
+    scheduler = BackgroundScheduler(
+        executors={"default": ThreadPoolExecutor(max_workers=max(1, len(jobs)))},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        timezone=UTC,
+    )
+    for name, job in jobs.items():
+        scheduler.add_job(
+            _guarded(name, job, stop),
+            "interval",
+            seconds=poll_interval_s,
+            id=f"poll:{name}",
+            name=f"poll {name}",
+            next_run_time=datetime.now(UTC),
+        )
+    scheduler.start()
+    log.info("daemon_started", mailboxes=sorted(jobs), poll_interval_s=poll_interval_s)
+    stop.wait()
+    log.info("daemon_stopping")
+    # Running polls see the stop flag after their current message, QUIT and return.
+    scheduler.shutdown(wait=True)
+    log.info("daemon_stopped")
+    return 0
+
+
+def _install_stop_handlers(stop: threading.Event) -> None:
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        log.info("stop_requested", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
