@@ -1,0 +1,317 @@
+"""The poller against an in-memory mailbox: the order of COMMIT and DELE is the contract."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from helpdesk_ingest import poller
+from helpdesk_ingest.poller import PollOptions, poll_mailbox
+from helpdesk_ingest.pop3 import Pop3ConnectionError, Pop3ServerError
+from helpdesk_ingest.store.database import make_engine, make_sessionmaker
+from helpdesk_ingest.store.migrations import upgrade_to_head
+from helpdesk_ingest.store.models import Article, QuarantinedMessage, RawMessage
+
+TAG = re.compile(r"\[#(?P<number>\d+)\]")
+
+
+def mail(number: int, subject: str = "Printer on fire") -> bytes:
+    return (
+        f"From: Customer {number} <customer{number}@example.org>\r\n"
+        f"To: support@example.com\r\n"
+        f"Subject: {subject} {number}\r\n"
+        f"Message-ID: <m{number}@example.org>\r\n"
+        f"Date: Mon, 02 Nov 2026 10:00:00 +0000\r\n"
+        f"\r\n"
+        f"Message body number {number}.\r\n"
+    ).encode()
+
+
+class FakeMailbox:
+    """A maildrop with RFC 1939 semantics: DELE marks, only QUIT removes."""
+
+    def __init__(self, messages: list[bytes], journal: list[str]) -> None:
+        self.messages = list(messages)
+        self.journal = journal
+        self.sessions_opened = 0
+        self.refuse_dele: set[bytes] = set()
+        self.drop_on_retr: set[int] = set()
+
+    def open(self) -> FakeSession:
+        self.sessions_opened += 1
+        self.journal.append("CONNECT")
+        return FakeSession(self)
+
+
+class FakeSession:
+    def __init__(self, box: FakeMailbox) -> None:
+        self.box = box
+        self.snapshot = list(box.messages)
+        self.marked: set[int] = set()
+        self.closed = False
+
+    def __enter__(self) -> FakeSession:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self.closed:
+            self.quit()
+
+    def list(self) -> list[tuple[int, int]]:
+        return [(index + 1, len(raw)) for index, raw in enumerate(self.snapshot)]
+
+    def retr(self, number: int) -> bytes:
+        if number in self.box.drop_on_retr:
+            self.closed = True
+            self.box.journal.append(f"DROP {number}")
+            raise Pop3ConnectionError("connection closed by the server")
+        self.box.journal.append(f"RETR {number}")
+        return self.snapshot[number - 1]
+
+    def dele(self, number: int) -> None:
+        if self.snapshot[number - 1] in self.box.refuse_dele:
+            self.box.journal.append(f"DELE-ERR {number}")
+            raise Pop3ServerError("-ERR cannot delete")
+        self.box.journal.append(f"DELE {number}")
+        self.marked.add(number)
+
+    def quit(self) -> None:
+        self.box.journal.append("QUIT")
+        gone = [self.snapshot[n - 1] for n in self.marked]
+        for raw in gone:
+            self.box.messages.remove(raw)
+        self.closed = True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'helpdesk.db'}")
+    upgrade_to_head(engine)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def journal(sessions: sessionmaker[Session]) -> Iterator[list[str]]:
+    entries: list[str] = []
+
+    def on_commit(session: Session) -> None:
+        entries.append("COMMIT")
+
+    event.listen(sessions, "after_commit", on_commit)
+    yield entries
+    event.remove(sessions, "after_commit", on_commit)
+
+
+def options(**overrides: Any) -> PollOptions:
+    values: dict[str, Any] = {"queue": "support", "ticket_tag_pattern": TAG}
+    values.update(overrides)
+    return PollOptions(**values)
+
+
+def count(sessions: sessionmaker[Session], model: type[Any]) -> int:
+    with sessions() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def message_steps(journal: list[str]) -> list[str]:
+    """The journal without the poll-run bookkeeping commits at the start and the end."""
+    start = journal.index("CONNECT")
+    end = len(journal) - 1 - journal[::-1].index("QUIT")
+    return journal[start : end + 1]
+
+
+def test_each_delete_follows_the_commit_of_its_message(
+    sessions: sessionmaker[Session], journal: list[str]
+) -> None:
+    box = FakeMailbox([mail(1), mail(2)], journal)
+    result = poll_mailbox("support", box.open, sessions, options())
+    assert result.outcome == "ok"
+    assert message_steps(journal) == [
+        "CONNECT",
+        "RETR 1",
+        "COMMIT",
+        "DELE 1",
+        "RETR 2",
+        "COMMIT",
+        "DELE 2",
+        "QUIT",
+    ]
+    assert box.messages == []
+    assert count(sessions, Article) == 2
+    assert (result.counts.fetched, result.counts.ingested, result.counts.deleted) == (2, 2, 2)
+    assert result.left_on_server == 0
+
+
+def test_redownload_after_crash_is_a_duplicate_and_is_deleted(
+    sessions: sessionmaker[Session], journal: list[str]
+) -> None:
+    # The first pass "crashed" after COMMIT and before QUIT: the message is stored and still there.
+    poll_mailbox("support", FakeMailbox([mail(1)], journal).open, sessions, options())
+    box = FakeMailbox([mail(1), mail(2)], journal)
+    result = poll_mailbox("support", box.open, sessions, options())
+    assert (result.counts.duplicates, result.counts.ingested) == (1, 1)
+    assert box.messages == []
+    assert count(sessions, Article) == 2
+    assert count(sessions, RawMessage) == 2
+
+
+def test_unparseable_message_is_quarantined_and_does_not_block(
+    sessions: sessionmaker[Session], journal: list[str]
+) -> None:
+    box = FakeMailbox([b"", mail(2)], journal)
+    result = poll_mailbox("support", box.open, sessions, options())
+    assert result.outcome == "ok"
+    assert (result.counts.quarantined, result.counts.ingested) == (1, 1)
+    assert box.messages == []
+    with sessions() as session:
+        quarantined = session.scalars(select(QuarantinedMessage)).one()
+        assert quarantined.content == b""
+        assert quarantined.reason
+
+
+def test_database_outage_deletes_nothing_uncommitted(
+    sessions: sessionmaker[Session], journal: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_store = poller.store_one
+    calls = 0
+
+    def failing_store(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise poller.DatabaseUnavailable("OperationalError")
+        return real_store(*args, **kwargs)
+
+    monkeypatch.setattr(poller, "store_one", failing_store)
+    box = FakeMailbox([mail(1), mail(2), mail(3)], journal)
+    result = poll_mailbox("support", box.open, sessions, options())
+    assert result.outcome == "failed"
+    assert result.error is not None and "database unavailable" in result.error
+    # Message 1 was committed and deleted; 2 was not committed so it stays, and 3 was never read.
+    assert message_steps(journal)[-3:] == ["DELE 1", "RETR 2", "QUIT"]
+    assert box.messages == [mail(2), mail(3)]
+
+
+def test_outage_detected_from_a_real_operational_error(
+    sessions: sessionmaker[Session], journal: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_ingest(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(poller, "ingest_message", broken_ingest)
+    box = FakeMailbox([mail(1)], journal)
+    result = poll_mailbox("support", box.open, sessions, options())
+    assert result.outcome == "failed"
+    assert box.messages == [mail(1)]
+    assert count(sessions, QuarantinedMessage) == 0
+
+
+def test_store_bug_quarantines_instead_of_blocking(
+    sessions: sessionmaker[Session], journal: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def buggy_ingest(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("unexpected value")
+
+    monkeypatch.setattr(poller, "ingest_message", buggy_ingest)
+    box = FakeMailbox([mail(1), mail(2)], journal)
+    result = poll_mailbox("support", box.open, sessions, options())
+    assert result.outcome == "ok"
+    assert result.counts.quarantined == 2
+    assert box.messages == []
+    with sessions() as session:
+        reasons = set(session.scalars(select(QuarantinedMessage.reason)))
+    assert reasons == {"store-error"}
+
+
+def test_checkpoint_quits_and_reconnects(
+    sessions: sessionmaker[Session], journal: list[str]
+) -> None:
+    box = FakeMailbox([mail(n) for n in range(1, 6)], journal)
+    result = poll_mailbox("support", box.open, sessions, options(checkpoint_every=2))
+    assert result.outcome == "ok"
+    assert box.sessions_opened == 3
+    assert journal.count("QUIT") == 3
+    assert box.messages == []
+    assert result.counts.ingested == 5
+
+
+def test_max_messages_per_poll_bounds_one_pass(
+    sessions: sessionmaker[Session], journal: list[str]
+) -> None:
+    box = FakeMailbox([mail(n) for n in range(1, 6)], journal)
+    result = poll_mailbox(
+        "support", box.open, sessions, options(checkpoint_every=2, max_messages=3)
+    )
+    assert result.counts.fetched == 3
+    assert len(box.messages) == 2
+    assert result.left_on_server == 2
+
+
+def test_stop_request_finishes_message_in_hand_then_quits(
+    sessions: sessionmaker[Session], journal: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stop = threading.Event()
+    real_store = poller.store_one
+
+    def store_then_request_stop(*args: Any, **kwargs: Any) -> Any:
+        # The signal arrives while message 1 is being stored: it must still be committed and
+        # deleted, and nothing after it touched.
+        stop.set()
+        return real_store(*args, **kwargs)
+
+    monkeypatch.setattr(poller, "store_one", store_then_request_stop)
+    box = FakeMailbox([mail(1), mail(2), mail(3)], journal)
+    result = poll_mailbox("support", box.open, sessions, options(), stop)
+    assert result.outcome == "interrupted"
+    assert message_steps(journal) == ["CONNECT", "RETR 1", "COMMIT", "DELE 1", "QUIT"]
+    assert box.messages == [mail(2), mail(3)]
+
+
+def test_refused_delete_is_retried_next_pass(
+    sessions: sessionmaker[Session], journal: list[str]
+) -> None:
+    box = FakeMailbox([mail(1), mail(2)], journal)
+    box.refuse_dele.add(mail(1))
+    first = poll_mailbox("support", box.open, sessions, options())
+    assert first.outcome == "ok"
+    assert box.messages == [mail(1)]
+    box.refuse_dele.clear()
+    second = poll_mailbox("support", box.open, sessions, options())
+    assert second.counts.duplicates == 1
+    assert box.messages == []
+    assert count(sessions, Article) == 2
+
+
+def test_connection_drop_keeps_undeleted_messages(
+    sessions: sessionmaker[Session], journal: list[str]
+) -> None:
+    box = FakeMailbox([mail(1), mail(2)], journal)
+    box.drop_on_retr.add(2)
+    result = poll_mailbox("support", box.open, sessions, options())
+    assert result.outcome == "failed"
+    assert result.error is not None and "Pop3ConnectionError" in result.error
+    # The dropped session never reached QUIT, so the server deleted nothing; message 1 is stored
+    # and becomes a duplicate that is deleted on the next pass.
+    assert box.messages == [mail(1), mail(2)]
+    box.drop_on_retr.clear()
+    second = poll_mailbox("support", box.open, sessions, options())
+    assert (second.counts.duplicates, second.counts.ingested) == (1, 1)
+    assert box.messages == []
