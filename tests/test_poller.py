@@ -204,7 +204,8 @@ def test_database_outage_deletes_nothing_uncommitted(
     box = FakeMailbox([mail(1), mail(2), mail(3)], journal)
     result = poll_mailbox("support", box.open, sessions, options())
     assert result.outcome == "failed"
-    assert result.error is not None and "database unavailable" in result.error
+    assert result.error is not None
+    assert "database unavailable" in result.error
     # Message 1 was committed and deleted; 2 was not committed so it stays, and 3 was never read.
     assert message_steps(journal)[-3:] == ["DELE 1", "RETR 2", "QUIT"]
     assert box.messages == [mail(2), mail(3)]
@@ -307,7 +308,8 @@ def test_connection_drop_keeps_undeleted_messages(
     box.drop_on_retr.add(2)
     result = poll_mailbox("support", box.open, sessions, options())
     assert result.outcome == "failed"
-    assert result.error is not None and "Pop3ConnectionError" in result.error
+    assert result.error is not None
+    assert "Pop3ConnectionError" in result.error
     # The dropped session never reached QUIT, so the server deleted nothing; message 1 is stored
     # and becomes a duplicate that is deleted on the next pass.
     assert box.messages == [mail(1), mail(2)]
