@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import structlog
+
+from helpdesk_ingest.cli import main
+
+CUSTOMER_MAIL = (
+    b"From: =?utf-8?q?J=C3=BCrgen_M=C3=BCller?= <jm@example.org>\r\n"
+    b"To: support@example.com\r\n"
+    b"Subject: =?utf-8?q?Drucker_druckt_nicht?=\r\n"
+    b"Message-ID: <abc@example.org>\r\n"
+    b"Date: Mon, 02 Nov 2026 10:00:00 +0000\r\n"
+    b"\r\n"
+    b"Hallo, der Drucker druckt nicht.\r\n"
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("HELPDESK_INGEST_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    yield
+    structlog.reset_defaults()
+    logging.getLogger().handlers.clear()
+
+
+def config_file(tmp_path: Path, database: Path, extra: str = "") -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'database_url = "sqlite:///{database}"\n'
+        "log_format = \"json\"\n"
+        f"{extra}"
+        "[[mailboxes]]\n"
+        'name = "support"\n'
+        'host = "127.0.0.1"\n'
+        "port = 1\n"
+        'username = "support"\n'
+        'password = "not-used-here"\n'
+        "connect_timeout_s = 2\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_parse_prints_one_json_object_per_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = tmp_path / "one.eml"
+    first.write_bytes(CUSTOMER_MAIL)
+    second = tmp_path / "garbage.eml"
+    second.write_bytes(b"")
+    assert main(["parse", str(first), str(second)]) == 0
+    reports = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert reports[0]["file"] == str(first)
+    assert reports[0]["subject"] == "Drucker druckt nicht"
+    assert reports[0]["from"] == {"name": "Jürgen Müller", "email": "jm@example.org"}
+    assert reports[0]["message_id"] == "<abc@example.org>"
+    assert "quarantine" in reports[1]
+
+
+def test_parse_missing_file_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["parse", str(tmp_path / "absent.eml")]) == 1
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_poll_refuses_an_unmigrated_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = config_file(tmp_path, tmp_path / "fresh.db")
+    assert main(["--config", str(config), "poll"]) == 2
+    assert "helpdesk-ingest migrate" in capsys.readouterr().err
+
+
+def test_migrate_then_health_reports_missing_poll(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = config_file(tmp_path, tmp_path / "helpdesk.db")
+    assert main(["--config", str(config), "migrate"]) == 0
+    assert main(["--config", str(config), "health"]) == 1
+    assert "support: no successful poll yet" in capsys.readouterr().out
+
+
+def test_poll_against_unreachable_server_fails_and_is_recorded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = config_file(tmp_path, tmp_path / "helpdesk.db", "migrate_on_start = true\n")
+    assert main(["--config", str(config), "poll"]) == 1
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    finished = [event for event in events if event["event"] == "poll_finished"]
+    assert finished[0]["outcome"] == "failed"
+    assert "Pop3ConnectionError" in finished[0]["error"]
+    assert all("not-used-here" not in json.dumps(event) for event in events)
+
+
+def test_check_reports_unreachable_mailbox(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = config_file(tmp_path, tmp_path / "helpdesk.db")
+    assert main(["--config", str(config), "migrate"]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(config), "check"]) == 1
+    out = capsys.readouterr().out
+    assert "ok    database" in out
+    assert "FAIL  mailbox support (127.0.0.1:1 tls)" in out
+
+
+def test_demo_makes_tickets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--log-format", "json", "demo", "--directory", str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    assert (tmp_path / "demo" / "helpdesk.db").is_file()
+    assert "0 left on the server" in out
+    assert "quarantined" in out
+    assert "#" in out
