@@ -1,0 +1,73 @@
+"""Alembic is the only way the schema changes; these helpers run it on the caller's engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from alembic import command
+
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+class SchemaNotReady(Exception):
+    """The database is not at the schema this code expects."""
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    current: str | None
+    head: str
+
+    @property
+    def is_current(self) -> bool:
+        return self.current == self.head
+
+
+def script_location() -> Path:
+    # An installed wheel carries the migrations inside the package; a checkout has them at the
+    # repository root, where the `alembic` command finds them too.
+    bundled = _PACKAGE_DIR / "_alembic"
+    return bundled if bundled.is_dir() else _PACKAGE_DIR.parent / "alembic"
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(script_location()))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    if head is None:
+        raise SchemaNotReady("no migrations found at " + str(script_location()))
+    return head
+
+
+def upgrade_to_head(engine: Engine) -> None:
+    config = _config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def schema_status(engine: Engine) -> SchemaStatus:
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    return SchemaStatus(current=current, head=head_revision())
+
+
+def require_current_schema(engine: Engine) -> None:
+    status = schema_status(engine)
+    if status.is_current:
+        return
+    state = "is not migrated" if status.current is None else f"is at revision {status.current}"
+    raise SchemaNotReady(
+        f"the database {state}; this version needs revision {status.head}: "
+        "run `helpdesk-ingest migrate` (or set migrate_on_start = true)"
+    )
