@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import FrameType
 
@@ -36,7 +36,7 @@ def _guarded(name: str, job: PollJob, stop: threading.Event) -> Callable[[], Non
 
 
 def run_daemon(
-    jobs: dict[str, PollJob],
+    jobs: Mapping[str, PollJob],
     poll_interval_s: float,
     stop: threading.Event | None = None,
     install_signal_handlers: bool = True,

@@ -1,0 +1,101 @@
+"""MIME bytes to a ParsedMessage: pure (no I/O, no clock), and it never raises for bad input."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+from email.message import EmailMessage
+
+from helpdesk_ingest.message import ParsedMessage, ParseFailure
+from helpdesk_ingest.parsing.headers import (
+    addresses,
+    all_headers,
+    header_text,
+    message_ids,
+    parse_date,
+)
+from helpdesk_ingest.parsing.html import html_to_text, sanitize_html
+from helpdesk_ingest.parsing.limits import ParseLimits
+from helpdesk_ingest.parsing.parts import collect
+
+__all__ = ["ParseLimits", "parse_message"]
+
+SYNTHETIC_ID_DOMAIN = "helpdesk-ingest.invalid"
+_DEFAULT_LIMITS = ParseLimits()
+
+
+def _header_section_size(raw: bytes) -> int:
+    for separator in (b"\r\n\r\n", b"\n\n", b"\r\r"):
+        position = raw.find(separator)
+        if position >= 0:
+            return position
+    return len(raw)
+
+
+def parse_message(raw: bytes, limits: ParseLimits | None = None) -> ParsedMessage | ParseFailure:
+    """What ``raw`` says; a ParseFailure (for quarantine) when it cannot be a message."""
+    limits = limits or _DEFAULT_LIMITS
+    if not raw.strip():
+        return ParseFailure("empty", "the message has no content")
+    if _header_section_size(raw) > limits.max_header_bytes:
+        return ParseFailure(
+            "header-too-large", f"the header section exceeds {limits.max_header_bytes} bytes"
+        )
+    try:
+        return _parse(raw, limits)
+    except Exception as exc:
+        return ParseFailure("parser-error", f"{type(exc).__name__}: {exc}"[:500])
+
+
+def _parse(raw: bytes, limits: ParseLimits) -> ParsedMessage | ParseFailure:
+    if raw.startswith(b"From ") and b"\n" in raw:
+        # An mbox separator line is not a header; drop it as mail clients do.
+        raw = raw.split(b"\n", 1)[1]
+    if b"\r" in raw and b"\n" not in raw:
+        raw = raw.replace(b"\r", b"\n")
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    if not message.keys():
+        return ParseFailure("unparseable", "no header section: this is not an e-mail message")
+    defects = [type(defect).__name__ for defect in message.defects]
+    message_id_values = message_ids(header_text(message, "Message-ID"))
+    synthetic = not message_id_values
+    message_id = (
+        f"<{hashlib.sha256(raw).hexdigest()[:32]}@{SYNTHETIC_ID_DOMAIN}>"
+        if synthetic
+        else message_id_values[0]
+    )
+    if synthetic:
+        defects.append("missing-message-id")
+    senders = addresses(message, "From")
+    if not senders:
+        defects.append("missing-from")
+    elif len(senders) > 1:
+        defects.append("several-from")
+    date, date_defects = parse_date(header_text(message, "Date"))
+    defects.extend(date_defects)
+    collected = collect(message, limits)
+    defects.extend(collected.defects)
+    html = "\n".join(collected.html) if collected.html else None
+    if collected.plain:
+        body_text = "\n\n".join(text.strip("\r\n") for text in collected.plain)
+    else:
+        body_text = html_to_text(html) if html else ""
+    return ParsedMessage(
+        message_id=message_id,
+        message_id_synthetic=synthetic,
+        subject=header_text(message, "Subject") or "",
+        from_address=senders[0] if senders else None,
+        to=addresses(message, "To"),
+        cc=addresses(message, "Cc"),
+        reply_to=addresses(message, "Reply-To"),
+        in_reply_to=message_ids(header_text(message, "In-Reply-To")),
+        references=message_ids(header_text(message, "References")),
+        date=date,
+        body_text=body_text.replace("\r\n", "\n"),
+        body_html=sanitize_html(html) if html else None,
+        attachments=tuple(collected.attachments),
+        defects=tuple(dict.fromkeys(defects)),
+        headers=all_headers(message),
+    )

@@ -1,0 +1,77 @@
+"""Header values that never raise: decoded strings, addresses, Message-IDs, dates."""
+
+from __future__ import annotations
+
+import email.utils
+import re
+from datetime import UTC, datetime
+from email.header import decode_header, make_header
+from email.message import EmailMessage
+
+from helpdesk_ingest.message import Address
+from helpdesk_ingest.parsing.text import repair_surrogates
+
+_MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def raw_values(message: EmailMessage, name: str) -> list[str]:
+    """Every ``name`` header as it was written, unparsed (parsing is where the stdlib raises)."""
+    wanted = name.lower()
+    return [str(value) for key, value in message.raw_items() if key.lower() == wanted]
+
+
+def decode_words(value: str) -> str:
+    """RFC 2047 encoded words decoded, folding undone; best effort on broken encodings."""
+    try:
+        decoded = str(make_header(decode_header(value))) if "=?" in value else value
+    except Exception:
+        decoded = value
+    return _WHITESPACE.sub(" ", repair_surrogates(decoded)).strip()
+
+
+def header_text(message: EmailMessage, name: str) -> str | None:
+    """The first ``name`` header decoded to one line, or None when absent."""
+    values = raw_values(message, name)
+    return decode_words(values[0]) if values else None
+
+
+def all_headers(message: EmailMessage) -> tuple[tuple[str, str], ...]:
+    return tuple((key, decode_words(str(value))) for key, value in message.raw_items())
+
+
+def addresses(message: EmailMessage, name: str) -> tuple[Address, ...]:
+    """Every address in all ``name`` headers; group syntax and junk are tolerated."""
+    found = []
+    # Split first, decode second: a decoded display name may carry commas and quotes.
+    for display, mail in email.utils.getaddresses(raw_values(message, name)):
+        mail = repair_surrogates(mail).strip()
+        if "@" in mail:
+            found.append(Address(name=decode_words(display), email=mail))
+    return tuple(found)
+
+
+def message_ids(value: str | None) -> tuple[str, ...]:
+    """Message-IDs in a header value, each with its angle brackets."""
+    if not value:
+        return ()
+    found = [f"<{token}>" for token in _MESSAGE_ID.findall(value)]
+    if not found and value.strip() and " " not in value.strip():
+        # Some mailers omit the brackets; the id is still meant.
+        found = [f"<{value.strip()}>"]
+    return tuple(dict.fromkeys(found))
+
+
+def parse_date(value: str | None) -> tuple[datetime | None, list[str]]:
+    if not value:
+        return None, ["missing-date"]
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None, ["bad-date"]
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC), ["date-without-zone"]
+    try:
+        return parsed.astimezone(UTC), []
+    except (OverflowError, ValueError):
+        return None, ["bad-date"]
