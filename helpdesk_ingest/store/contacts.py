@@ -1,10 +1,10 @@
-"""One contact per address: the local part as written, the domain in lower case (IDN as A-label)."""
+"""One contact per address, kept in lower case (an IDN domain as its A-label)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk_ingest.message import Address
@@ -12,6 +12,7 @@ from helpdesk_ingest.store.models import Contact
 
 
 def normalise_email(email: str) -> str:
+    """The stored form: lower case throughout, so equality on the unique column is case-blind."""
     local, at, domain = email.strip().rpartition("@")
     if not at:
         return email.strip().lower()
@@ -26,7 +27,7 @@ def normalise_email(email: str) -> str:
 
 def upsert_contact(session: Session, address: Address, now: datetime) -> Contact:
     email = normalise_email(address.email)
-    contact = session.scalars(select(Contact).where(func.lower(Contact.email) == email)).first()
+    contact = session.scalars(select(Contact).where(Contact.email == email)).first()
     if contact is None:
         contact = Contact(email=email, display_name=address.name, created_at=now, updated_at=now)
         session.add(contact)

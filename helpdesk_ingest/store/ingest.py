@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk_ingest.message import Address, Attachment, ParsedMessage
 from helpdesk_ingest.store.contacts import upsert_contact
-from helpdesk_ingest.store.follow_up import find_ticket
+from helpdesk_ingest.store.threading import find_ticket
 from helpdesk_ingest.store.models import (
     Article,
     Blob,
