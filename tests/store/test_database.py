@@ -1,0 +1,45 @@
+"""Engine set-up: SQLite pragmas, the database directory, aware timestamps on every dialect."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import StatementError
+from sqlalchemy.orm import Session, sessionmaker
+
+from helpdesk_ingest.store.database import make_engine
+from helpdesk_ingest.store.models import PollRun
+
+
+def test_sqlite_file_gets_its_directory_and_pragmas(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "deeper" / "helpdesk.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 30_000
+        assert path.is_file()
+    finally:
+        engine.dispose()
+
+
+def test_timestamps_come_back_aware_in_utc(sessions: sessionmaker[Session]) -> None:
+    cest = timezone(timedelta(hours=2))
+    with sessions.begin() as session:
+        run = PollRun(mailbox="support", started_at=datetime(2026, 6, 1, 12, 0, tzinfo=cest))
+        session.add(run)
+    with sessions() as session:
+        stored = session.get_one(PollRun, run.id)
+        assert stored.started_at == datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+        assert stored.started_at.utcoffset() == timedelta(0)
+
+
+def test_naive_timestamps_are_refused(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session:
+        session.add(PollRun(mailbox="support", started_at=datetime(2026, 6, 1, 12, 0)))
+        with pytest.raises(StatementError, match="naive datetime"):
+            session.flush()
