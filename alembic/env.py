@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from sqlalchemy import Connection, create_engine
 
 from alembic import context
@@ -26,9 +28,18 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    url = context.config.get_main_option("sqlalchemy.url")
+    # From a checkout: `alembic -x url=sqlite:///helpdesk.sqlite3 upgrade head`, or the URL the
+    # daemon itself would use.
+    url = (
+        context.get_x_argument(as_dictionary=True).get("url")
+        or context.config.get_main_option("sqlalchemy.url")
+        or os.environ.get("HELPDESK_INGEST_DATABASE_URL")
+    )
     if not url:
-        raise SystemExit("set sqlalchemy.url, or run `helpdesk-ingest migrate`")
+        raise SystemExit(
+            "give the database as `alembic -x url=...` or HELPDESK_INGEST_DATABASE_URL, "
+            "or run `helpdesk-ingest migrate`"
+        )
     engine = create_engine(url)
     try:
         with engine.begin() as connection:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
+from alembic import command
+from helpdesk_ingest.store.database import make_engine
 from helpdesk_ingest.store.migrations import (
     SchemaNotReady,
     head_revision,
@@ -53,3 +60,50 @@ def test_models_and_migrations_agree(engine: Engine) -> None:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
+
+
+def test_postgresql_compresses_mail_bytes_with_lz4(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL storage option")
+    upgrade_to_head(engine)
+    with engine.connect() as connection:
+        methods = connection.execute(
+            text(
+                "SELECT attrelid::regclass::text, attcompression FROM pg_attribute "
+                "WHERE attname = 'content' AND attrelid::regclass::text = ANY(:tables)"
+            ),
+            {"tables": ["raw_messages", "quarantine", "blobs"]},
+        ).all()
+    assert sorted(methods) == [("blobs", "l"), ("quarantine", "l"), ("raw_messages", "l")]
+
+
+def test_downgrade_to_base_and_back(engine: Engine) -> None:
+    upgrade_to_head(engine)
+    config = Config()
+    config.set_main_option("script_location", str(script_location()))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    assert schema_status(engine).current is None
+    assert not set(Base.metadata.tables) & set(inspect(engine).get_table_names())
+    upgrade_to_head(engine)
+    assert schema_status(engine).is_current
+
+
+def test_alembic_command_line_works_in_a_checkout(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    repository = script_location().parent
+    for arguments in (["upgrade", "head"], ["check"]):
+        completed = subprocess.run(
+            [sys.executable, "-m", "alembic", "-x", f"url={url}", *arguments],
+            cwd=repository,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert completed.returncode == 0, completed.stderr
+    engine = make_engine(url)
+    try:
+        assert schema_status(engine).is_current
+    finally:
+        engine.dispose()
