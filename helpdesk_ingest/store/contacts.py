@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk_ingest.message import Address
-from helpdesk_ingest.store.models import Contact
+from helpdesk_ingest.store.models import EMAIL_LENGTH, NAME_LENGTH, Contact
+from helpdesk_ingest.store.values import db_text
 
 
 def normalise_email(email: str) -> str:
@@ -26,13 +27,14 @@ def normalise_email(email: str) -> str:
 
 
 def upsert_contact(session: Session, address: Address, now: datetime) -> Contact:
-    email = normalise_email(address.email)
+    email = db_text(normalise_email(address.email), EMAIL_LENGTH)
+    name = db_text(address.name, NAME_LENGTH)
     contact = session.scalars(select(Contact).where(Contact.email == email)).first()
     if contact is None:
-        contact = Contact(email=email, display_name=address.name, created_at=now, updated_at=now)
+        contact = Contact(email=email, display_name=name, created_at=now, updated_at=now)
         session.add(contact)
         session.flush()
-    elif address.name and address.name != contact.display_name:
-        contact.display_name = address.name
+    elif name and name != contact.display_name:
+        contact.display_name = name
         contact.updated_at = now
     return contact

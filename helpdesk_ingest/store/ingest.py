@@ -10,22 +10,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from helpdesk_ingest.message import Address, Attachment, ParsedMessage
+from helpdesk_ingest.message import ParsedMessage
+from helpdesk_ingest.store.articles import add_inbound_article
 from helpdesk_ingest.store.contacts import upsert_contact
-from helpdesk_ingest.store.threading import find_ticket
 from helpdesk_ingest.store.models import (
+    MESSAGE_ID_LENGTH,
     Article,
-    Blob,
     QuarantinedMessage,
     RawMessage,
     Ticket,
 )
-from helpdesk_ingest.store.models import Attachment as AttachmentRow
+from helpdesk_ingest.store.threading import find_ticket
+from helpdesk_ingest.store.values import db_text
 
 # Ticket numbers are the row id plus this offset: unique under concurrent writers without a
 # sequence (SQLite has none) and far enough from 1 not to look like a list position.
@@ -59,25 +58,6 @@ def find_stored(session: Session, mailbox: str, sha256: str) -> IngestOutcome | 
     return None
 
 
-def _addresses(addresses: tuple[Address, ...]) -> list[dict[str, str]]:
-    return [{"name": address.name, "email": address.email} for address in addresses]
-
-
-def _store_blob(session: Session, attachment: Attachment) -> None:
-    values = {
-        "sha256": attachment.sha256,
-        "size": attachment.size,
-        "content": attachment.content,
-    }
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(pg_insert(Blob).values(values).on_conflict_do_nothing())
-    elif dialect == "sqlite":
-        session.execute(sqlite_insert(Blob).values(values).on_conflict_do_nothing())
-    elif session.get(Blob, attachment.sha256) is None:
-        session.execute(insert(Blob).values(values))
-
-
 def _new_ticket(
     session: Session,
     parsed: ParsedMessage,
@@ -87,7 +67,7 @@ def _new_ticket(
     now: datetime,
 ) -> Ticket:
     ticket = Ticket(
-        subject=parsed.subject,
+        subject=db_text(parsed.subject),
         status="new",
         priority="normal",
         queue=queue,
@@ -117,6 +97,7 @@ def ingest_message(
     stored = find_stored(session, mailbox, sha256)
     if stored is not None:
         return stored
+    message_id = db_text(parsed.message_id, MESSAGE_ID_LENGTH)
     raw_row = RawMessage(
         mailbox=mailbox, sha256=sha256, size=len(raw), content=raw, received_at=now
     )
@@ -124,7 +105,7 @@ def ingest_message(
     same_message = session.execute(
         select(Article.ticket_id, Ticket.number)
         .join(Ticket, Ticket.id == Article.ticket_id)
-        .where(Article.message_id == parsed.message_id, Article.direction == "inbound")
+        .where(Article.message_id == message_id, Article.direction == "inbound")
     ).first()
     if same_message is not None:
         # The same mail reached us through another support address: one article is enough.
@@ -132,7 +113,8 @@ def ingest_message(
         session.flush()
         return IngestOutcome("duplicate", ticket_number=same_message.number)
 
-    contact = upsert_contact(session, parsed.from_address, now) if parsed.from_address else None
+    sender = parsed.from_address
+    contact = upsert_contact(session, sender, now) if sender and sender.email else None
     ticket = find_ticket(session, parsed, ticket_tag_pattern)
     new_ticket = ticket is None
     if ticket is None:
@@ -143,41 +125,9 @@ def ingest_message(
         ticket.updated_at = now
     raw_row.ticket_id = ticket.id
     session.flush()
-    article = Article(
-        ticket_id=ticket.id,
-        direction="inbound",
-        raw_message_id=raw_row.id,
-        contact_id=contact.id if contact else None,
-        message_id=parsed.message_id,
-        in_reply_to=" ".join(parsed.in_reply_to) or None,
-        references=" ".join(parsed.references) or None,
-        from_address=parsed.from_address.email if parsed.from_address else None,
-        from_name=parsed.from_address.name if parsed.from_address else None,
-        to_addresses=_addresses(parsed.to),
-        cc_addresses=_addresses(parsed.cc),
-        subject=parsed.subject,
-        body_text=parsed.body_text,
-        body_html=parsed.body_html,
-        sent_at=parsed.date,
-        defects=list(parsed.defects),
-        created_at=now,
+    article = add_inbound_article(
+        session, ticket=ticket, raw_row=raw_row, contact=contact, parsed=parsed, now=now
     )
-    session.add(article)
-    session.flush()
-    for attachment in parsed.attachments:
-        _store_blob(session, attachment)
-        session.add(
-            AttachmentRow(
-                article_id=article.id,
-                blob_sha256=attachment.sha256,
-                filename=attachment.filename,
-                content_type=attachment.content_type,
-                size=attachment.size,
-                inline=attachment.inline,
-                content_id=attachment.content_id,
-            )
-        )
-    session.flush()
     return IngestOutcome(
         "ingested", ticket_number=ticket.number, new_ticket=new_ticket, article_id=article.id
     )
@@ -203,8 +153,8 @@ def quarantine_message(
             sha256=sha256,
             size=len(raw),
             content=raw,
-            reason=reason[:64],
-            detail=detail,
+            reason=db_text(reason, 64),
+            detail=db_text(detail),
             created_at=now,
         )
     )

@@ -32,6 +32,14 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# Lengths of text taken from mail headers; ingest clips values to them, because PostgreSQL
+# rejects an over-long value where SQLite would store it.
+EMAIL_LENGTH = 320  # RFC 5321: 64 local + @ + 255 domain
+NAME_LENGTH = 300
+MESSAGE_ID_LENGTH = 998  # RFC 5322 line length limit
+FILENAME_LENGTH = 255
+CONTENT_TYPE_LENGTH = 255
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC on every dialect; SQLite would otherwise hand back naive values."""
@@ -65,8 +73,8 @@ class Contact(Base):
     __tablename__ = "contacts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    display_name: Mapped[str] = mapped_column(String(300), default="")
+    email: Mapped[str] = mapped_column(String(EMAIL_LENGTH), unique=True)
+    display_name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -115,11 +123,11 @@ class Article(Base):
     direction: Mapped[str] = mapped_column(String(10), default="inbound")
     raw_message_id: Mapped[int | None] = mapped_column(ForeignKey("raw_messages.id"))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
-    message_id: Mapped[str] = mapped_column(String(998))
+    message_id: Mapped[str] = mapped_column(String(MESSAGE_ID_LENGTH))
     in_reply_to: Mapped[str | None] = mapped_column(Text)
     references: Mapped[str | None] = mapped_column(Text)
-    from_address: Mapped[str | None] = mapped_column(String(320))
-    from_name: Mapped[str | None] = mapped_column(String(300))
+    from_address: Mapped[str | None] = mapped_column(String(EMAIL_LENGTH))
+    from_name: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
     to_addresses: Mapped[list[Any]] = mapped_column(default=list)
     cc_addresses: Mapped[list[Any]] = mapped_column(default=list)
     subject: Mapped[str] = mapped_column(Text, default="")
@@ -149,11 +157,11 @@ class Attachment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
     blob_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
-    filename: Mapped[str] = mapped_column(String(255))
-    content_type: Mapped[str] = mapped_column(String(255))
+    filename: Mapped[str] = mapped_column(String(FILENAME_LENGTH))
+    content_type: Mapped[str] = mapped_column(String(CONTENT_TYPE_LENGTH))
     size: Mapped[int] = mapped_column(BigInteger)
     inline: Mapped[bool] = mapped_column(Boolean, default=False)
-    content_id: Mapped[str | None] = mapped_column(String(998))
+    content_id: Mapped[str | None] = mapped_column(String(MESSAGE_ID_LENGTH))
 
 
 class QuarantinedMessage(Base):

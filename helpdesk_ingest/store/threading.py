@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk_ingest.message import ParsedMessage
-from helpdesk_ingest.store.models import Article, Ticket
+from helpdesk_ingest.store.models import MESSAGE_ID_LENGTH, Article, Ticket
+from helpdesk_ingest.store.values import db_text
 
 DEFAULT_TICKET_TAG = r"\[#(?P<number>\d+)\]"
 
@@ -40,8 +41,15 @@ def ticket_by_tag(session: Session, subject: str, pattern: re.Pattern[str]) -> T
 def find_ticket(
     session: Session, parsed: ParsedMessage, ticket_tag_pattern: re.Pattern[str]
 ) -> Ticket | None:
-    """In-Reply-To first, then References newest first, then a ticket tag in the subject."""
-    candidates = list(parsed.in_reply_to) + list(reversed(parsed.references))
+    """In-Reply-To first, then References newest first, then a ticket tag in the subject.
+
+    Each rule is one function, so a rule such as "trust a tag only from a ticket participant"
+    can be added between them.
+    """
+    candidates = [
+        db_text(message_id, MESSAGE_ID_LENGTH)
+        for message_id in (*parsed.in_reply_to, *reversed(parsed.references))
+    ]
     return ticket_by_message_ids(session, candidates) or ticket_by_tag(
         session, parsed.subject, ticket_tag_pattern
     )

@@ -229,7 +229,7 @@ def test_attachments_are_stored_once_per_hash(session: Session, make_message: Ma
         "logo.png",
         content_type="image/png",
         inline=True,
-        content_id="<logo@example.org>",
+        content_id="logo@example.org",
     )
     ingest(session, make_message("<one@example.org>", attachments=(pdf, logo)))
     ingest(session, make_message("<two@example.org>", attachments=(pdf,)))
@@ -239,7 +239,7 @@ def test_attachments_are_stored_once_per_hash(session: Session, make_message: Ma
     blob = session.get_one(Blob, pdf.sha256)
     assert (blob.content, blob.size) == (pdf.content, pdf.size)
     inline = session.scalars(select(AttachmentRow).where(AttachmentRow.inline)).one()
-    assert (inline.filename, inline.content_id) == ("logo.png", "<logo@example.org>")
+    assert (inline.filename, inline.content_id) == ("logo.png", "logo@example.org")
 
 
 def test_quarantine_is_idempotent(sessions: sessionmaker[Session]) -> None:
@@ -278,3 +278,32 @@ def test_find_stored_names_the_ticket_of_a_stored_message(
     assert find_stored(session, "support", digest) == IngestOutcome(
         "duplicate", ticket_number=outcome.ticket_number
     )
+
+
+def test_nul_characters_and_overlong_header_values_are_stored(
+    session: Session, make_message: MakeMessage
+) -> None:
+    long_id = "<" + "x" * 1200 + "@example.org>"
+    parsed = ParsedMessage(
+        message_id=long_id,
+        message_id_synthetic=False,
+        subject="Nul\x00in subject",
+        from_address=Address("N" * 1000, "odd\x00@example.org"),
+        to=(Address("Sup\x00port", "support@example.com"),),
+        body_text="body\x00text",
+        body_html="<p>body\x00</p>",
+        in_reply_to=("<unknown\x00@example.org>",),
+        attachments=(attachment(b"x", "f" * 400 + ".txt", content_type="text/" + "p" * 300),),
+    )
+    outcome = ingest(session, parsed)
+    again = ingest(session, parsed, mailbox="sales")
+
+    article = session.get_one(Article, outcome.article_id)
+    assert article.subject == "Nulin subject"
+    assert (article.body_text, article.body_html) == ("bodytext", "<p>body</p>")
+    assert article.from_address == "odd@example.org"
+    assert article.from_name == "N" * 300
+    assert len(article.message_id) == 998
+    assert again.kind == "duplicate"
+    stored_attachment = session.scalars(select(AttachmentRow)).one()
+    assert len(stored_attachment.filename) == len(stored_attachment.content_type) == 255

@@ -1,0 +1,94 @@
+"""An inbound article and its attachments, from one parsed message."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from helpdesk_ingest.message import Address, Attachment, ParsedMessage
+from helpdesk_ingest.store.models import (
+    CONTENT_TYPE_LENGTH,
+    EMAIL_LENGTH,
+    FILENAME_LENGTH,
+    MESSAGE_ID_LENGTH,
+    NAME_LENGTH,
+    Article,
+    Blob,
+    Contact,
+    RawMessage,
+    Ticket,
+)
+from helpdesk_ingest.store.models import Attachment as AttachmentRow
+from helpdesk_ingest.store.values import db_text
+
+
+def _addresses(addresses: tuple[Address, ...]) -> list[dict[str, str]]:
+    return [{"name": address.name, "email": address.email} for address in addresses]
+
+
+def _store_blob(session: Session, attachment: Attachment) -> None:
+    """Insert the content unless a blob with its hash exists, also against concurrent writers."""
+    values = {"sha256": attachment.sha256, "size": attachment.size, "content": attachment.content}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(pg_insert(Blob).values(values).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        session.execute(sqlite_insert(Blob).values(values).on_conflict_do_nothing())
+    elif session.get(Blob, attachment.sha256) is None:
+        session.execute(insert(Blob).values(values))
+
+
+def _add_attachment(session: Session, article: Article, attachment: Attachment) -> None:
+    _store_blob(session, attachment)
+    session.add(
+        AttachmentRow(
+            article_id=article.id,
+            blob_sha256=attachment.sha256,
+            filename=db_text(attachment.filename, FILENAME_LENGTH),
+            content_type=db_text(attachment.content_type, CONTENT_TYPE_LENGTH),
+            size=attachment.size,
+            inline=attachment.inline,
+            content_id=db_text(attachment.content_id, MESSAGE_ID_LENGTH),
+        )
+    )
+
+
+def add_inbound_article(
+    session: Session,
+    *,
+    ticket: Ticket,
+    raw_row: RawMessage,
+    contact: Contact | None,
+    parsed: ParsedMessage,
+    now: datetime,
+) -> Article:
+    sender = parsed.from_address
+    article = Article(
+        ticket_id=ticket.id,
+        direction="inbound",
+        raw_message_id=raw_row.id,
+        contact_id=contact.id if contact else None,
+        message_id=db_text(parsed.message_id, MESSAGE_ID_LENGTH),
+        in_reply_to=db_text(" ".join(parsed.in_reply_to)) or None,
+        references=db_text(" ".join(parsed.references)) or None,
+        from_address=db_text(sender.email, EMAIL_LENGTH) if sender else None,
+        from_name=db_text(sender.name, NAME_LENGTH) if sender else None,
+        to_addresses=_addresses(parsed.to),
+        cc_addresses=_addresses(parsed.cc),
+        subject=db_text(parsed.subject),
+        body_text=db_text(parsed.body_text),
+        body_html=db_text(parsed.body_html),
+        sent_at=parsed.date,
+        defects=list(parsed.defects),
+        created_at=now,
+    )
+    session.add(article)
+    session.flush()
+    for attachment in parsed.attachments:
+        _add_attachment(session, article, attachment)
+    session.flush()
+    return article

@@ -1,0 +1,21 @@
+"""Text from mail made storable on every supported database."""
+
+from __future__ import annotations
+
+from typing import overload
+
+
+@overload
+def db_text(value: str, length: int | None = None) -> str: ...
+@overload
+def db_text(value: None, length: int | None = None) -> None: ...
+def db_text(value: str | None, length: int | None = None) -> str | None:
+    """``value`` without NUL characters and at most ``length`` characters long.
+
+    PostgreSQL refuses NUL in text and values longer than a column's limit, where SQLite would
+    store both; mail can carry either, and one odd header must not keep a message from its ticket.
+    """
+    if value is None:
+        return None
+    cleaned = value.replace("\x00", "")
+    return cleaned if length is None else cleaned[:length]
