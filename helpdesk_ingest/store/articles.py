@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from helpdesk_ingest.message import Address, Attachment, ParsedMessage
+from helpdesk_ingest.store.concurrency import insert_if_absent
 from helpdesk_ingest.store.models import (
     CONTENT_TYPE_LENGTH,
     EMAIL_LENGTH,
@@ -30,20 +28,12 @@ def _addresses(addresses: tuple[Address, ...]) -> list[dict[str, str]]:
     return [{"name": address.name, "email": address.email} for address in addresses]
 
 
-def _store_blob(session: Session, attachment: Attachment) -> None:
-    """Insert the content unless a blob with its hash exists, also against concurrent writers."""
-    values = {"sha256": attachment.sha256, "size": attachment.size, "content": attachment.content}
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(pg_insert(Blob).values(values).on_conflict_do_nothing())
-    elif dialect == "sqlite":
-        session.execute(sqlite_insert(Blob).values(values).on_conflict_do_nothing())
-    elif session.get(Blob, attachment.sha256) is None:
-        session.execute(insert(Blob).values(values))
-
-
 def _add_attachment(session: Session, article: Article, attachment: Attachment) -> None:
-    _store_blob(session, attachment)
+    insert_if_absent(
+        session,
+        Blob,
+        {"sha256": attachment.sha256, "size": attachment.size, "content": attachment.content},
+    )
     session.add(
         AttachmentRow(
             article_id=article.id,

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk_ingest.message import Address
+from helpdesk_ingest.store.concurrency import insert_if_absent
 from helpdesk_ingest.store.models import EMAIL_LENGTH, NAME_LENGTH, Contact
 from helpdesk_ingest.store.values import db_text
 
@@ -29,12 +30,13 @@ def normalise_email(email: str) -> str:
 def upsert_contact(session: Session, address: Address, now: datetime) -> Contact:
     email = db_text(normalise_email(address.email), EMAIL_LENGTH)
     name = db_text(address.name, NAME_LENGTH)
-    contact = session.scalars(select(Contact).where(Contact.email == email)).first()
+    query = select(Contact).where(Contact.email == email)
+    contact = session.scalars(query).first()
     if contact is None:
-        contact = Contact(email=email, display_name=name, created_at=now, updated_at=now)
-        session.add(contact)
-        session.flush()
-    elif name and name != contact.display_name:
+        values = {"email": email, "display_name": name, "created_at": now, "updated_at": now}
+        insert_if_absent(session, Contact, values)
+        return session.scalars(query).one()
+    if name and name != contact.display_name:
         contact.display_name = name
         contact.updated_at = now
     return contact

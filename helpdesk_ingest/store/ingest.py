@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.store.articles import add_inbound_article
+from helpdesk_ingest.store.concurrency import lock_message_id
 from helpdesk_ingest.store.contacts import upsert_contact
 from helpdesk_ingest.store.models import (
     MESSAGE_ID_LENGTH,
@@ -102,6 +103,7 @@ def ingest_message(
         mailbox=mailbox, sha256=sha256, size=len(raw), content=raw, received_at=now
     )
     session.add(raw_row)
+    lock_message_id(session, message_id)
     same_message = session.execute(
         select(Article.ticket_id, Ticket.number)
         .join(Ticket, Ticket.id == Article.ticket_id)

@@ -1,0 +1,46 @@
+"""Writes that stay correct when several daemons share one PostgreSQL database."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from helpdesk_ingest.store.models import Base
+
+# First key of the two-key advisory locks taken here; the one-key (bigint) lock space, where
+# per-mailbox poll locks live, never overlaps with it.
+MESSAGE_ID_LOCK_SPACE = 0x48444D49  # "HDMI": helpdesk Message-ID
+
+
+def insert_if_absent(session: Session, model: type[Base], values: dict[str, Any]) -> None:
+    """Insert a row unless one with the same unique key exists.
+
+    That includes a row a concurrent transaction has just inserted: PostgreSQL waits for it to
+    commit and then skips the insert, instead of failing this transaction.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(pg_insert(model).values(values).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        session.execute(sqlite_insert(model).values(values).on_conflict_do_nothing())
+    else:
+        raise NotImplementedError(f"database {dialect} is not supported")
+
+
+def lock_message_id(session: Session, message_id: str) -> None:
+    """Until this transaction ends, be the only writer handling this Message-ID.
+
+    Two mailboxes polled by two daemons can receive the same mail at the same moment; without
+    the lock both would see no article yet and both would add one. SQLite allows a single
+    writer at a time already, so only PostgreSQL needs it.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).digest()
+    key = int.from_bytes(digest[:4], "big", signed=True)
+    session.execute(select(func.pg_advisory_xact_lock(MESSAGE_ID_LOCK_SPACE, key)))
