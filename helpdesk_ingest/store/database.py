@@ -25,6 +25,7 @@ def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def make_engine(database_url: str) -> Engine:
+    """An engine for ``sqlite:///path`` or ``postgresql[+psycopg]://…``; connects only when used."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
@@ -32,6 +33,9 @@ def make_engine(database_url: str) -> Engine:
         engine = create_engine(url)
         event.listen(engine, "connect", _configure_sqlite)
         return engine
+    if url.drivername == "postgresql":
+        # psycopg 3 is the driver this package installs; SQLAlchemy would default to psycopg2.
+        url = url.set(drivername="postgresql+psycopg")
     return create_engine(url, pool_pre_ping=True)
 
 

@@ -43,3 +43,12 @@ def test_naive_timestamps_are_refused(sessions: sessionmaker[Session]) -> None:
         session.add(PollRun(mailbox="support", started_at=datetime(2026, 6, 1, 12, 0)))
         with pytest.raises(StatementError, match="naive datetime"):
             session.flush()
+
+
+def test_plain_postgresql_url_uses_psycopg_3() -> None:
+    engine = make_engine("postgresql://helpdesk@db.invalid/helpdesk")
+    try:
+        assert engine.dialect.driver == "psycopg"
+        assert engine.pool._pre_ping
+    finally:
+        engine.dispose()
