@@ -1,0 +1,29 @@
+"""A small POP3 client over TLS: bytes in and out, failures as Pop3Error, nothing about tickets."""
+
+from helpdesk_ingest.pop3.auth import UserPassAuthenticator
+from helpdesk_ingest.pop3.errors import (
+    Pop3AuthError,
+    Pop3ConnectionError,
+    Pop3Error,
+    Pop3InUseError,
+    Pop3PlaintextRefused,
+    Pop3ProtocolError,
+    Pop3ServerError,
+    Pop3TlsError,
+)
+from helpdesk_ingest.pop3.session import Authenticator, Endpoint, Pop3Session
+
+__all__ = [
+    "Authenticator",
+    "Endpoint",
+    "Pop3AuthError",
+    "Pop3ConnectionError",
+    "Pop3Error",
+    "Pop3InUseError",
+    "Pop3PlaintextRefused",
+    "Pop3ProtocolError",
+    "Pop3ServerError",
+    "Pop3Session",
+    "Pop3TlsError",
+    "UserPassAuthenticator",
+]

@@ -1,0 +1,91 @@
+"""Bytes off the socket into POP3 responses: status lines and dot-terminated multi-line bodies.
+
+The socket is read in large chunks into one buffer and searched for terminators, rather than
+line by line, so a big message costs a handful of recv calls and one scan.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+
+from helpdesk_ingest.pop3.errors import Pop3ConnectionError, Pop3ProtocolError
+
+RECV_CHUNK = 65536
+MAX_LINE_BYTES = 8192
+_TERMINATOR = b"\r\n.\r\n"
+
+
+def dot_unstuff(body: bytes) -> bytes:
+    """Undo RFC 1939 byte-stuffing: a leading "." on any line is removed."""
+    if body.startswith(b"."):
+        body = body[1:]
+    return body.replace(b"\r\n.", b"\r\n")
+
+
+class ResponseReader:
+    """Reads responses from one socket; ``where`` (host:port) names it in error messages."""
+
+    def __init__(self, sock: socket.socket, where: str, timeout_s: float) -> None:
+        self._sock = sock
+        self._where = where
+        self._timeout_s = timeout_s
+        self._buffer = bytearray()
+
+    @property
+    def pending(self) -> int:
+        """Bytes received but not yet consumed by a response."""
+        return len(self._buffer)
+
+    def _fill(self) -> None:
+        try:
+            chunk = self._sock.recv(RECV_CHUNK)
+        except TimeoutError as exc:
+            raise Pop3ConnectionError(
+                f"no answer from {self._where} within {self._timeout_s:g} s"
+            ) from exc
+        except (OSError, ssl.SSLError) as exc:
+            raise Pop3ConnectionError(
+                f"connection to {self._where} failed while reading: {exc.__class__.__name__}"
+            ) from exc
+        if not chunk:
+            raise Pop3ConnectionError(
+                f"connection closed by {self._where} in the middle of a reply"
+            )
+        self._buffer += chunk
+
+    def read_line(self) -> str:
+        """One status line without its line ending, decoded leniently."""
+        scanned = 0
+        while True:
+            end = self._buffer.find(b"\n", scanned)
+            if end >= 0:
+                break
+            if len(self._buffer) > MAX_LINE_BYTES:
+                raise Pop3ProtocolError(
+                    f"{self._where} sent a line longer than {MAX_LINE_BYTES} bytes"
+                )
+            scanned = len(self._buffer)
+            self._fill()
+        if end > MAX_LINE_BYTES:
+            raise Pop3ProtocolError(f"{self._where} sent a line longer than {MAX_LINE_BYTES} bytes")
+        line = bytes(self._buffer[:end]).rstrip(b"\r")
+        del self._buffer[: end + 1]
+        return line.decode("utf-8", errors="replace")
+
+    def read_body(self) -> bytes:
+        """A multi-line body up to and without its terminating ".\\r\\n", dot-unstuffed."""
+        scanned = 0
+        while True:
+            if self._buffer.startswith(b".\r\n"):
+                del self._buffer[:3]
+                return b""
+            end = self._buffer.find(_TERMINATOR, scanned)
+            if end >= 0:
+                break
+            # The terminator may straddle two chunks: rescan the last few bytes next time.
+            scanned = max(0, len(self._buffer) - len(_TERMINATOR) + 1)
+            self._fill()
+        body = bytes(self._buffer[: end + 2])
+        del self._buffer[: end + len(_TERMINATOR)]
+        return dot_unstuff(body)
