@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from helpdesk_ingest.store.models import Base
 
-# First key of the two-key advisory locks taken here; the one-key (bigint) lock space, where
-# per-mailbox poll locks live, never overlaps with it.
+# First key of the two-key advisory locks taken here (migrations.MIGRATION_LOCK uses the same
+# first key with second key 0); the one-key (bigint) lock space, where per-mailbox poll locks
+# live, never overlaps with it.
 MESSAGE_ID_LOCK_SPACE = 0x48444D49  # "HDMI": helpdesk Message-ID
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from alembic import command
 
@@ -49,9 +49,15 @@ def head_revision() -> str:
     return head
 
 
+# Two-key advisory lock taken while migrating, so replicas starting together migrate one by one.
+MIGRATION_LOCK = (0x48444D49, 0)
+
+
 def upgrade_to_head(engine: Engine) -> None:
     config = _config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(select(func.pg_advisory_xact_lock(*MIGRATION_LOCK)))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -43,7 +43,7 @@ def _postgres_admin() -> Iterator[Engine]:
 
 
 @pytest.fixture
-def _postgres_url(_postgres_admin: Engine) -> Iterator[str]:
+def store_postgres_url(_postgres_admin: Engine) -> Iterator[str]:
     name = f"hi_store_{secrets.token_hex(6)}"
     with _postgres_admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -63,7 +63,7 @@ def store_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty, un-migrated database: a SQLite file, then a fresh PostgreSQL database."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'db' / 'helpdesk.sqlite3'}"
-    url: str = request.getfixturevalue("_postgres_url")
+    url: str = request.getfixturevalue("store_postgres_url")
     return url
 
 

@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk_ingest.message import Address, ParsedMessage
 from helpdesk_ingest.store.database import make_engine, make_sessionmaker
 from helpdesk_ingest.store.ingest import IngestOutcome, ingest_message
-from helpdesk_ingest.store.migrations import upgrade_to_head
+from helpdesk_ingest.store.migrations import schema_status, upgrade_to_head
 from helpdesk_ingest.store.models import Article, Contact
 from helpdesk_ingest.store.threading import DEFAULT_TICKET_TAG
 
@@ -25,8 +25,8 @@ BLOCKED_S = 0.5
 
 
 @pytest.fixture
-def pg_sessions(_postgres_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(_postgres_url)
+def pg_sessions(store_postgres_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(store_postgres_url)
     upgrade_to_head(engine)
     yield make_sessionmaker(engine)
     engine.dispose()
@@ -93,3 +93,26 @@ def test_new_contact_at_the_same_moment_is_created_once(
     with pg_sessions() as session:
         assert session.scalar(select(func.count()).select_from(Contact)) == 1
         assert session.scalar(select(func.count()).select_from(Article)) == 2
+
+
+def test_replicas_migrating_together_both_succeed(store_postgres_url: str) -> None:
+    engines = [make_engine(store_postgres_url) for _ in range(2)]
+    errors: list[BaseException] = []
+
+    def migrate(engine: Engine) -> None:
+        try:
+            upgrade_to_head(engine)
+        except BaseException as exc:
+            errors.append(exc)
+
+    workers = [threading.Thread(target=migrate, args=(engine,)) for engine in engines]
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(30)
+        assert errors == []
+        assert schema_status(engines[0]).is_current
+    finally:
+        for engine in engines:
+            engine.dispose()
