@@ -8,6 +8,7 @@ import hashlib
 from email.message import EmailMessage
 
 from helpdesk_ingest.message import ParsedMessage, ParseFailure
+from helpdesk_ingest.parsing.defects import defect_names
 from helpdesk_ingest.parsing.headers import (
     addresses,
     all_headers,
@@ -18,6 +19,7 @@ from helpdesk_ingest.parsing.headers import (
 from helpdesk_ingest.parsing.html import html_to_text, sanitize_html
 from helpdesk_ingest.parsing.limits import ParseLimits
 from helpdesk_ingest.parsing.parts import collect
+from helpdesk_ingest.parsing.rawheaders import transcode_header_section
 
 __all__ = ["ParseLimits", "parse_message"]
 
@@ -37,7 +39,7 @@ def parse_message(raw: bytes, limits: ParseLimits | None = None) -> ParsedMessag
     """What ``raw`` says; a ParseFailure (for quarantine) when it cannot be a message."""
     limits = limits or _DEFAULT_LIMITS
     if not raw.strip():
-        return ParseFailure("empty", "the message has no content")
+        return ParseFailure("unparseable", "the message is empty")
     if _header_section_size(raw) > limits.max_header_bytes:
         return ParseFailure(
             "header-too-large", f"the header section exceeds {limits.max_header_bytes} bytes"
@@ -48,20 +50,24 @@ def parse_message(raw: bytes, limits: ParseLimits | None = None) -> ParsedMessag
         return ParseFailure("parser-error", f"{type(exc).__name__}: {exc}"[:500])
 
 
-def _parse(raw: bytes, limits: ParseLimits) -> ParsedMessage | ParseFailure:
+def _normalised(raw: bytes) -> bytes:
     if raw.startswith(b"From ") and b"\n" in raw:
         # An mbox separator line is not a header; drop it as mail clients do.
         raw = raw.split(b"\n", 1)[1]
     if b"\r" in raw and b"\n" not in raw:
         raw = raw.replace(b"\r", b"\n")
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(message, EmailMessage)
-    if not message.keys():
+    return transcode_header_section(raw)
+
+
+def _parse(raw: bytes, limits: ParseLimits) -> ParsedMessage | ParseFailure:
+    message = email.message_from_bytes(_normalised(raw), policy=email.policy.default)
+    if not isinstance(message, EmailMessage) or not message.keys():
         return ParseFailure("unparseable", "no header section: this is not an e-mail message")
-    defects = [type(defect).__name__ for defect in message.defects]
+    defects = defect_names(message.defects)
     message_id_values = message_ids(header_text(message, "Message-ID"))
     synthetic = not message_id_values
     message_id = (
+        # Derived from the bytes as downloaded, so a re-download maps to the same id.
         f"<{hashlib.sha256(raw).hexdigest()[:32]}@{SYNTHETIC_ID_DOMAIN}>"
         if synthetic
         else message_id_values[0]

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import re
 from datetime import UTC, datetime
-from email.header import decode_header, make_header
+from email.header import decode_header
 from email.message import EmailMessage
 
 from helpdesk_ingest.message import Address
-from helpdesk_ingest.parsing.text import repair_surrogates
+from helpdesk_ingest.parsing.text import decode_bytes, repair_surrogates
 
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _WHITESPACE = re.compile(r"\s+")
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 
 def raw_values(message: EmailMessage, name: str) -> list[str]:
@@ -21,13 +23,24 @@ def raw_values(message: EmailMessage, name: str) -> list[str]:
     return [str(value) for key, value in message.raw_items() if key.lower() == wanted]
 
 
+def _decode_chunk(chunk: bytes | str, charset: str | None) -> str:
+    if isinstance(chunk, str):
+        return chunk
+    if charset is None:
+        # decode_header hands back unencoded text as raw-unicode-escape bytes.
+        return chunk.decode("raw-unicode-escape", errors="replace")
+    return decode_bytes(chunk, charset)[0]
+
+
 def decode_words(value: str) -> str:
     """RFC 2047 encoded words decoded, folding undone; best effort on broken encodings."""
-    try:
-        decoded = str(make_header(decode_header(value))) if "=?" in value else value
-    except Exception:
-        decoded = value
-    return _WHITESPACE.sub(" ", repair_surrogates(decoded)).strip()
+    # Unfold first: decode_header drops the space that starts a continuation line.
+    text = _FOLD.sub("", repair_surrogates(value))
+    if "=?" in text:
+        # On a broken encoded word the undecoded text is the best remaining answer.
+        with contextlib.suppress(Exception):
+            text = "".join(_decode_chunk(chunk, charset) for chunk, charset in decode_header(text))
+    return _WHITESPACE.sub(" ", text).strip()
 
 
 def header_text(message: EmailMessage, name: str) -> str | None:

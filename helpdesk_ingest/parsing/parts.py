@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field, replace
 from email.message import EmailMessage, Message
+from urllib.parse import unquote
 
 from helpdesk_ingest.message import Attachment
+from helpdesk_ingest.parsing.defects import defect_names
 from helpdesk_ingest.parsing.filenames import safe_filename
 from helpdesk_ingest.parsing.headers import decode_words
 from helpdesk_ingest.parsing.limits import ParseLimits
 from helpdesk_ingest.parsing.text import decode_bytes
+
+_CID_REFERENCE = re.compile(r"""cid:([^"'\s<>)]+)""", re.IGNORECASE)
 
 
 @dataclass
@@ -74,13 +79,27 @@ def _embedded_message_bytes(part: Message) -> bytes:
 def collect(message: EmailMessage, limits: ParseLimits) -> Collected:
     found = Collected()
     _walk(message, 0, found, limits, in_alternative=False)
+    _mark_referenced_inline(found)
     return found
+
+
+def _mark_referenced_inline(found: Collected) -> None:
+    # An image the HTML body shows through cid: is part of the text, whatever its disposition says.
+    referenced = {unquote(cid) for html in found.html for cid in _CID_REFERENCE.findall(html)}
+    found.attachments = [
+        replace(attachment, inline=True)
+        if attachment.content_id in referenced and not attachment.inline
+        else attachment
+        for attachment in found.attachments
+    ]
 
 
 def _walk(
     part: Message, depth: int, found: Collected, limits: ParseLimits, *, in_alternative: bool
 ) -> None:
     found.parts_seen += 1
+    if depth > 0:
+        found.defects.extend(defect_names(part.defects))
     if found.parts_seen > limits.max_parts:
         if found.parts_seen == limits.max_parts + 1:
             found.defects.append(f"too-many-parts:{limits.max_parts}")

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import codecs
+import re
 
 import charset_normalizer
 
 # Labels seen in real mail that Python does not know, or that understate what the text uses:
-# senders label cp932 text shift_jis, gb18030 text gb2312, cp1252 text iso-8859-1.
+# senders label cp932 text shift_jis, gb18030 text gb2312, cp949 text ks_c_5601-1987.
 CHARSET_ALIASES = {
     "x-unknown": "",
+    "unknown": "",
     "unknown-8bit": "",
+    "x-user-defined": "",
+    "default": "",
     "uft-8": "utf-8",
     "utf8": "utf-8",
+    "utf-8lite": "utf-8",
     "iso-gb2312": "gb18030",
     "gb2312": "gb18030",
     "gbk": "gb18030",
@@ -24,22 +29,25 @@ CHARSET_ALIASES = {
     "shift-jis": "cp932",
     "x-sjis": "cp932",
     "sjis": "cp932",
-    "iso-8859-1": "cp1252",
-    "latin1": "cp1252",
-    "latin-1": "cp1252",
     "us-ascii": "utf-8",
     "ascii": "utf-8",
+    "ansi_x3.4-1968": "utf-8",
     "iso-8859-8-i": "iso-8859-8",
     "x-mac-roman": "mac_roman",
     "windows-874": "cp874",
 }
+# Text labelled Latin-1 that uses 0x80-0x9f was written on Windows: those bytes are C1 control
+# characters in ISO-8859-1 but quotes, dashes and the euro sign in cp1252.
+_WINDOWS_SUPERSETS = {"latin-1": "cp1252", "iso8859-1": "cp1252"}
+_C1_BYTES = re.compile(rb"[\x80-\x9f]")
 
 
 def codec_for(label: str | None) -> str | None:
     """A Python codec name for a charset label, or None when the label is useless."""
     if not label:
         return None
-    name = CHARSET_ALIASES.get(label.strip().strip('"').lower(), label.strip().strip('"').lower())
+    cleaned = label.strip().strip("\"'").lower()
+    name = CHARSET_ALIASES.get(cleaned, cleaned)
     if not name:
         return None
     try:
@@ -48,17 +56,26 @@ def codec_for(label: str | None) -> str | None:
         return None
 
 
+def _candidates(data: bytes, codec: str) -> list[str]:
+    superset = _WINDOWS_SUPERSETS.get(codec)
+    if superset and _C1_BYTES.search(data):
+        return [superset, codec]
+    return [codec]
+
+
 def decode_bytes(data: bytes, declared: str | None) -> tuple[str, list[str]]:
     """Decode ``data``; returns the text and the defects met on the way."""
     defects: list[str] = []
     codec = codec_for(declared)
-    if declared and codec is None:
+    if declared and codec is None and declared.strip().lower() not in CHARSET_ALIASES:
         defects.append(f"unknown-charset:{declared[:40]}")
-    if codec is not None:
+    for candidate in _candidates(data, codec) if codec else []:
         try:
-            return data.decode(codec), defects
+            return data.decode(candidate), defects
         except UnicodeDecodeError:
-            defects.append(f"charset-mismatch:{(declared or '')[:40]}")
+            continue
+    if codec:
+        defects.append(f"charset-mismatch:{(declared or '')[:40]}")
     try:
         return data.decode("utf-8"), defects
     except UnicodeDecodeError:
@@ -76,6 +93,20 @@ def repair_surrogates(text: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raw = text.encode("utf-8", errors="surrogateescape")
-        return decode_bytes(raw, None)[0]
+        try:
+            raw = text.encode("utf-8", errors="surrogateescape")
+        except UnicodeEncodeError:
+            return text.encode("utf-8", errors="replace").decode("utf-8")
+        return _decode_short(raw)
     return text
+
+
+def _decode_short(raw: bytes) -> str:
+    # Detection is unreliable on a few words of a header, so it is not tried: the Western
+    # Windows charset is the most common non-UTF-8 one in header bytes.
+    for codec in ("utf-8", "cp1252"):
+        try:
+            return raw.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")

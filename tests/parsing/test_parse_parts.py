@@ -1,0 +1,146 @@
+"""Charsets, file names and the report shape."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpdesk_ingest.message import ParsedMessage
+from helpdesk_ingest.parsing import parse_message
+from helpdesk_ingest.parsing.filenames import MAX_FILENAME_LENGTH, safe_filename
+from helpdesk_ingest.parsing.report import parse_report
+from helpdesk_ingest.parsing.text import codec_for, decode_bytes
+
+from . import messages
+
+
+@pytest.mark.parametrize(
+    ("label", "codec"),
+    [
+        ("UTF-8", "utf-8"),
+        ("uft-8", "utf-8"),
+        ('"utf8"', "utf-8"),
+        ("iso-gb2312", "gb18030"),
+        ("GB2312", "gb18030"),
+        ("ks_c_5601-1987", "cp949"),
+        ("shift_jis", "cp932"),
+        ("unicode-1-1-utf-7", "utf-7"),
+        ("utf-7", "utf-7"),
+        ("x-unknown", None),
+        ("no-such-charset", None),
+        (None, None),
+    ],
+)
+def test_charset_labels(label: str | None, codec: str | None) -> None:
+    assert codec_for(label) == codec
+
+
+def test_latin1_label_with_windows_bytes_decodes_as_cp1252() -> None:
+    text, defects = decode_bytes("\u201cQuote\u201d \u2013 5 \u20ac".encode("cp1252"), "iso-8859-1")
+
+    assert text == "\u201cQuote\u201d \u2013 5 \u20ac"
+    assert defects == []
+
+
+def test_latin1_label_without_windows_bytes_stays_latin1() -> None:
+    assert decode_bytes("Grüße".encode("latin-1"), "ISO-8859-1") == ("Grüße", [])
+
+
+def test_wrong_label_falls_back_to_utf8() -> None:
+    text, defects = decode_bytes("日本語のテキスト".encode(), "us-ascii")
+
+    assert text == "日本語のテキスト"
+    assert defects == []
+
+
+def test_mislabelled_text_is_detected() -> None:
+    cyrillic = "Здравствуйте, \u0443 меня не работает принтер в офисе на третьем этаже."
+
+    text, defects = decode_bytes(cyrillic.encode("cp1251"), "utf-8")
+
+    assert text == cyrillic
+    assert "charset-mismatch:utf-8" in defects
+
+
+def test_unknown_label_is_a_defect_and_still_decodes() -> None:
+    text, defects = decode_bytes(b"plain ascii", "klingon-8")
+
+    assert text == "plain ascii"
+    assert defects == ["unknown-charset:klingon-8"]
+
+
+def test_utf7_body() -> None:
+    raw = b"From: a@example.com\nContent-Type: text/plain; charset=utf-7\n\nGr+APw-+AN8-e\n"
+
+    result = parse_message(raw)
+
+    assert isinstance(result, ParsedMessage)
+    assert result.body_text == "Grüße"
+
+
+def test_rfc2231_filename() -> None:
+    raw = (
+        b"From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n"
+        b"--b\nContent-Type: text/plain\n\nbody\n"
+        b"--b\nContent-Type: application/pdf\n"
+        b"Content-Disposition: attachment;\n filename*0*=utf-8''Rechnung%20M%C3%A4rz;\n"
+        b" filename*1=.pdf\n\n%PDF\n--b--\n"
+    )
+
+    result = parse_message(raw)
+
+    assert isinstance(result, ParsedMessage)
+    assert [attachment.filename for attachment in result.attachments] == ["Rechnung März.pdf"]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("report.pdf", "report.pdf"),
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\me\\evil.exe", "evil.exe"),
+        ("a\x00b\x1fc.txt", "a_b_c.txt"),
+        ("CON", "_CON"),
+        ("nul.txt", "_nul.txt"),
+        ("...hidden", "hidden"),
+        ("   ", "attachment-3.pdf"),
+        (None, "attachment-3.pdf"),
+    ],
+)
+def test_safe_filename(name: str | None, expected: str) -> None:
+    assert safe_filename(name, "application/pdf", 3) == expected
+
+
+def test_long_filename_is_capped_and_keeps_its_extension() -> None:
+    name = safe_filename("x" * 500 + ".docx", "application/octet-stream", 1)
+
+    assert len(name) == MAX_FILENAME_LENGTH
+    assert name.endswith(".docx")
+
+
+def test_report_shape_is_json() -> None:
+    result = parse_message(messages.ATTACHMENTS)
+
+    report = parse_report(result)
+
+    assert json.loads(json.dumps(report)) == report
+    assert report["message_id"] == "<att-1@example.com>"
+    assert report["from"] == {"name": "", "email": "alice@example.com"}
+    attachments = report["attachments"]
+    assert isinstance(attachments, list)
+    assert attachments[0]["inline"] is True
+    assert attachments[0]["content_id"] == "shot@example.com"
+    assert attachments[0]["size"] == len(messages.PNG_BYTES)
+
+
+def test_report_of_a_failure_is_a_quarantine() -> None:
+    assert parse_report(parse_message(b"")) == {
+        "quarantine": {"reason": "unparseable", "detail": "the message is empty"}
+    }
+
+
+def test_report_date_is_iso8601() -> None:
+    report = parse_report(parse_message(messages.plain()))
+
+    assert report["date"] == "2024-09-03T08:15:00+00:00"

@@ -1,0 +1,174 @@
+"""Input that is not quite mail, or not mail at all: never an exception, always a value."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from helpdesk_ingest.message import Address, ParsedMessage, ParseFailure
+from helpdesk_ingest.parsing import ParseLimits, parse_message
+from helpdesk_ingest.parsing.report import parse_report
+
+from . import messages
+
+
+def parsed(raw: bytes) -> ParsedMessage:
+    result = parse_message(raw)
+    assert isinstance(result, ParsedMessage), result
+    return result
+
+
+def test_empty_bytes_are_unparseable() -> None:
+    assert parse_message(b"") == ParseFailure("unparseable", "the message is empty")
+    result = parse_message(b"\r\n \r\n")
+    assert isinstance(result, ParseFailure)
+    assert result.reason == "unparseable"
+
+
+def test_garbage_bytes_are_unparseable() -> None:
+    result = parse_message(bytes(range(256)) * 4)
+
+    assert isinstance(result, ParseFailure)
+    assert result.reason == "unparseable"
+
+
+def test_header_section_over_the_limit_is_refused() -> None:
+    raw = messages.plain(extra_headers="X-Filler: " + "a" * 2000 + "\r\n")
+
+    result = parse_message(raw, ParseLimits(max_header_bytes=1000))
+
+    assert isinstance(result, ParseFailure)
+    assert result.reason == "header-too-large"
+
+
+def test_too_many_parts_are_cut_and_recorded() -> None:
+    parts = "".join(f"--b\nContent-Type: text/plain\n\npart {n}\n" for n in range(20))
+    raw = f"From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n{parts}--b--\n"
+
+    message = parsed(raw.encode())
+
+    assert "too-many-parts:5" in parsed_with(raw.encode(), ParseLimits(max_parts=5)).defects
+    assert "part 19" in message.body_text
+
+
+def parsed_with(raw: bytes, limits: ParseLimits) -> ParsedMessage:
+    result = parse_message(raw, limits)
+    assert isinstance(result, ParsedMessage), result
+    return result
+
+
+def test_deep_nesting_is_cut_and_recorded() -> None:
+    depth = 30
+    opening = "".join(
+        f"Content-Type: multipart/mixed; boundary=b{n}\n\n--b{n}\n" for n in range(depth)
+    )
+    closing = "".join(f"--b{n}--\n" for n in reversed(range(depth)))
+    raw = f"From: a@example.com\n{opening}Content-Type: text/plain\n\ndeep\n{closing}"
+
+    message = parsed_with(raw.encode(), ParseLimits(max_depth=10))
+
+    assert "too-deep:10" in message.defects
+    assert "deep" not in message.body_text
+
+
+def test_missing_from_is_a_defect() -> None:
+    message = parsed(b"To: support@example.org\nSubject: who?\n\nbody\n")
+
+    assert message.from_address is None
+    assert "missing-from" in message.defects
+
+
+def test_several_from_addresses_keep_the_first() -> None:
+    message = parsed(b"From: a@example.com, b@example.com\nSubject: two\n\nbody\n")
+
+    assert message.from_address == Address("", "a@example.com")
+    assert "several-from" in message.defects
+
+
+def test_group_syntax_recipients() -> None:
+    message = parsed(
+        b"From: a@example.com\nTo: unlisted-recipients:;\n"
+        b"Cc: team: x@example.com, y@example.com;\n\nbody\n"
+    )
+
+    assert message.to == ()
+    assert [address.email for address in message.cc] == ["x@example.com", "y@example.com"]
+
+
+def test_mbox_from_line_is_dropped() -> None:
+    raw = b"From alice@example.com Tue Sep  3 10:15:00 2024\n" + messages.NO_MESSAGE_ID
+
+    message = parsed(raw)
+
+    assert message.from_address == Address("", "alice@example.com")
+    assert message.subject == "No id"
+    assert message.body_text == "Body."
+
+
+def test_cr_only_line_endings() -> None:
+    raw = messages.NO_MESSAGE_ID.replace(b"\n", b"\r")
+
+    message = parsed(raw)
+
+    assert message.subject == "No id"
+    assert message.body_text == "Body."
+
+
+def test_raw_8bit_headers_are_decoded() -> None:
+    raw = "From: Jürgen <j@example.de>\nSubject: Grüße aus Köln\n\nHallo\n".encode()
+
+    message = parsed(raw)
+
+    assert message.subject == "Grüße aus Köln"
+    assert message.from_address == Address("Jürgen", "j@example.de")
+
+
+def test_raw_latin1_header_is_decoded_by_detection() -> None:
+    raw = "From: j@example.de\nSubject: Grüße aus Köln\n\nHallo\n".encode("latin-1")
+
+    assert parsed(raw).subject == "Grüße aus Köln"
+
+
+def test_broken_encoded_word_keeps_the_text() -> None:
+    message = parsed(b"From: a@example.com\nSubject: =?no-such-charset?q?caf=E9?= ok\n\nbody\n")
+
+    assert "ok" in message.subject
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=2048))
+def test_arbitrary_bytes_never_raise(raw: bytes) -> None:
+    result = parse_message(raw)
+
+    assert isinstance(result, ParsedMessage | ParseFailure)
+    json.dumps(parse_report(result))
+
+
+HEADER_LINES = st.sampled_from(
+    [
+        b"From: a@example.com\n",
+        b"From: =?utf-8?q?broken\n",
+        b"To: x:;\n",
+        b"Subject: =?gb2312?b?suLK1A==?=\n",
+        b"Message-ID: <<>>\n",
+        b"Date: Thu, 31 Feb 2024 25:61:00 +9999\n",
+        b"Content-Type: multipart/mixed; boundary=b\n",
+        b"Content-Type: text/plain; charset=x-unknown\n",
+        b"Content-Transfer-Encoding: base64\n",
+        b"Content-Disposition: attachment; filename*=utf-8''%E2%82%AC.txt\n",
+        b"\n",
+        b"--b\n",
+        b"--b--\n",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(HEADER_LINES | st.binary(max_size=40), max_size=30))
+def test_mail_shaped_junk_never_raises(lines: list[bytes]) -> None:
+    result = parse_message(b"".join(lines))
+
+    assert isinstance(result, ParsedMessage | ParseFailure)
+    json.dumps(parse_report(result))
