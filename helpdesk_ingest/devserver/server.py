@@ -59,6 +59,7 @@ class DevPop3Server:
     ) -> None:
         self.host = host
         self.port = port
+        self.security = security
         self.faults = faults or Faults()
         self.sessions_opened = 0
         self.max_concurrent_sessions = 0

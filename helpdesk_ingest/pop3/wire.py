@@ -6,8 +6,8 @@ line by line, so a big message costs a handful of recv calls and one scan.
 
 from __future__ import annotations
 
-import socket
 import ssl
+from typing import Protocol
 
 from helpdesk_ingest.pop3.errors import Pop3ConnectionError, Pop3ProtocolError
 
@@ -23,10 +23,14 @@ def dot_unstuff(body: bytes) -> bytes:
     return body.replace(b"\r\n.", b"\r\n")
 
 
+class Receiver(Protocol):
+    def recv(self, size: int, /) -> bytes: ...
+
+
 class ResponseReader:
     """Reads responses from one socket; ``where`` (host:port) names it in error messages."""
 
-    def __init__(self, sock: socket.socket, where: str, timeout_s: float) -> None:
+    def __init__(self, sock: Receiver, where: str, timeout_s: float) -> None:
         self._sock = sock
         self._where = where
         self._timeout_s = timeout_s
