@@ -62,9 +62,9 @@ def test_models_and_migrations_agree(engine: Engine) -> None:
     assert differences == []
 
 
-def test_postgresql_compresses_mail_bytes_with_lz4(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("a PostgreSQL storage option")
+@pytest.mark.postgres
+def test_postgresql_compresses_mail_bytes_with_lz4(store_postgres_url: str) -> None:
+    engine = make_engine(store_postgres_url)
     upgrade_to_head(engine)
     with engine.connect() as connection:
         methods = connection.execute(
@@ -74,6 +74,7 @@ def test_postgresql_compresses_mail_bytes_with_lz4(engine: Engine) -> None:
             ),
             {"tables": ["raw_messages", "quarantine", "blobs"]},
         ).all()
+    engine.dispose()
     assert sorted(methods) == [("blobs", "l"), ("quarantine", "l"), ("raw_messages", "l")]
 
 
