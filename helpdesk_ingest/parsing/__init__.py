@@ -19,7 +19,7 @@ from helpdesk_ingest.parsing.headers import (
 from helpdesk_ingest.parsing.html import html_to_text, sanitize_html
 from helpdesk_ingest.parsing.limits import ParseLimits
 from helpdesk_ingest.parsing.parts import collect
-from helpdesk_ingest.parsing.rawheaders import transcode_header_section
+from helpdesk_ingest.parsing.rawheaders import repair_header_section
 
 __all__ = ["ParseLimits", "parse_message"]
 
@@ -50,20 +50,21 @@ def parse_message(raw: bytes, limits: ParseLimits | None = None) -> ParsedMessag
         return ParseFailure("parser-error", f"{type(exc).__name__}: {exc}"[:500])
 
 
-def _normalised(raw: bytes) -> bytes:
+def _normalised(raw: bytes) -> tuple[bytes, list[str]]:
     if raw.startswith(b"From ") and b"\n" in raw:
         # An mbox separator line is not a header; drop it as mail clients do.
         raw = raw.split(b"\n", 1)[1]
     if b"\r" in raw and b"\n" not in raw:
         raw = raw.replace(b"\r", b"\n")
-    return transcode_header_section(raw)
+    return repair_header_section(raw)
 
 
 def _parse(raw: bytes, limits: ParseLimits) -> ParsedMessage | ParseFailure:
-    message = email.message_from_bytes(_normalised(raw), policy=email.policy.default)
+    repaired, defects = _normalised(raw)
+    message = email.message_from_bytes(repaired, policy=email.policy.default)
     if not isinstance(message, EmailMessage) or not message.keys():
         return ParseFailure("unparseable", "no header section: this is not an e-mail message")
-    defects = defect_names(message.defects)
+    defects += defect_names(message.defects)
     message_id_values = message_ids(header_text(message, "Message-ID"))
     synthetic = not message_id_values
     message_id = (

@@ -56,8 +56,12 @@ def all_headers(message: EmailMessage) -> tuple[tuple[str, str], ...]:
 def addresses(message: EmailMessage, name: str) -> tuple[Address, ...]:
     """Every address in all ``name`` headers; group syntax and junk are tolerated."""
     found = []
-    # Split first, decode second: a decoded display name may carry commas and quotes.
-    for display, mail in email.utils.getaddresses(raw_values(message, name)):
+    try:
+        # Split first, decode second: a decoded display name may carry commas and quotes.
+        pairs = email.utils.getaddresses(raw_values(message, name))
+    except (RecursionError, ValueError, IndexError):
+        return ()
+    for display, mail in pairs:
         mail = repair_surrogates(mail).strip()
         if "@" in mail:
             found.append(Address(name=decode_words(display), email=mail))

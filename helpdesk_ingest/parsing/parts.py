@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import re
 from dataclasses import dataclass, field, replace
+from email.generator import BytesGenerator
 from email.message import EmailMessage, Message
+from email.policy import compat32
 from urllib.parse import unquote
 
 from helpdesk_ingest.message import Attachment
@@ -68,11 +72,12 @@ def _attachment(part: Message, content: bytes, index: int, *, inline: bool) -> A
 def _embedded_message_bytes(part: Message) -> bytes:
     payload = part.get_payload()
     if isinstance(payload, list) and payload and isinstance(payload[0], Message):
-        inner = payload[0]
-        try:
-            return bytes(inner.as_bytes())
-        except Exception:
-            return str(inner).encode("utf-8", "surrogateescape")
+        # compat32 writes headers back as they were read; the default policy would re-parse
+        # (and may choke on) every one of them.
+        buffer = io.BytesIO()
+        with contextlib.suppress(Exception):
+            BytesGenerator(buffer, mangle_from_=False, policy=compat32).flatten(payload[0])
+            return buffer.getvalue()
     return _payload_bytes(part)
 
 

@@ -1,0 +1,144 @@
+"""Parse every message of the shared conformance corpus and compare with its expectations.
+
+Run as ``python -m tests.corpus.conformance [CORPUS_DIR]`` for the figures; the pytest module
+``test_conformance`` asserts on the same numbers. The corpus is read in place, never copied.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from helpdesk_ingest.message import ParsedMessage, ParseFailure
+from helpdesk_ingest.parsing import parse_message
+
+CORPUS_ENV = "HELPDESK_TEST_CORPUS"
+_WHITESPACE = re.compile(r"\s+")
+
+
+def corpus_dir() -> Path:
+    configured = os.environ.get(CORPUS_ENV)
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+
+
+def _squash(text: str) -> str:
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def _body_type(message: ParsedMessage) -> str:
+    return "text/html" if message.body_html is not None else "text/plain"
+
+
+def _names(message: ParsedMessage) -> Counter[str]:
+    return Counter(attachment.filename for attachment in message.attachments)
+
+
+# Each expected field, and whether the parse matches it.
+CHECKS: dict[str, Callable[[ParsedMessage, object], bool]] = {
+    "subject": lambda m, want: _squash(m.subject) == _squash(str(want)),
+    "from_email": lambda m, want: (
+        m.from_address is not None and m.from_address.email.lower() == str(want).lower()
+    ),
+    "from_display_name": lambda m, want: (
+        (m.from_address.name if m.from_address else "") == _squash(str(want))
+    ),
+    "body_contains": lambda m, want: _squash(str(want)) in _squash(m.body_text),
+    "body_empty": lambda m, want: (m.body_text.strip() == "") == bool(want),
+    "content_type": lambda m, want: _body_type(m) == want,
+    "attachment_count": lambda m, want: len(m.attachments) == want,
+    "attachment_filenames": lambda m, want: (
+        isinstance(want, list) and _names(m) == Counter(str(name) for name in want)
+    ),
+    "attachment_filenames_include": lambda m, want: (
+        isinstance(want, list) and all(str(name) in _names(m) for name in want)
+    ),
+}
+
+
+@dataclass
+class Figures:
+    messages: int = 0
+    exceptions: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    checked: Counter[str] = field(default_factory=Counter)
+    matched: Counter[str] = field(default_factory=Counter)
+    mismatches: list[tuple[str, str]] = field(default_factory=list)
+
+    def rate(self, name: str) -> float:
+        return self.matched[name] / self.checked[name] if self.checked[name] else 1.0
+
+    def table(self) -> str:
+        lines = [
+            f"corpus: {self.messages} messages, {len(self.exceptions)} exceptions, "
+            f"{len(self.failures)} parse failures",
+            f"{'field':<30}{'matched':>9}{'checked':>9}{'rate':>9}",
+        ]
+        lines += [
+            f"{name:<30}{self.matched[name]:>9}{self.checked[name]:>9}{self.rate(name):>9.1%}"
+            for name in CHECKS
+            if self.checked[name]
+        ]
+        return "\n".join(lines)
+
+
+def manifest_rows(folder: Path) -> Iterator[dict[str, object]]:
+    with (folder / "manifest.jsonl").open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _compare(path: str, message: ParsedMessage, expected: dict[str, object], out: Figures) -> None:
+    for name, want in expected.items():
+        check = CHECKS.get(name)
+        if check is None:
+            continue
+        out.checked[name] += 1
+        if check(message, want):
+            out.matched[name] += 1
+        else:
+            out.mismatches.append((name, path))
+
+
+def measure(folder: Path) -> Figures:
+    figures = Figures()
+    for row in manifest_rows(folder):
+        path = str(row["path"])
+        figures.messages += 1
+        try:
+            result = parse_message((folder / path).read_bytes())
+        except Exception as exc:
+            figures.exceptions.append(f"{path}: {type(exc).__name__}: {exc}")
+            continue
+        if isinstance(result, ParseFailure):
+            figures.failures.append(f"{path}: {result.reason}: {result.detail}")
+            continue
+        expected = row.get("expected")
+        if isinstance(expected, dict):
+            _compare(path, result, expected, figures)
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    folder = Path(args[0]) if args else corpus_dir()
+    figures = measure(folder)
+    print(figures.table())
+    for line in figures.exceptions + figures.failures:
+        print(line)
+    if "-v" in args:
+        for name, path in figures.mismatches:
+            print(f"mismatch {name}: {path}")
+    return 1 if figures.exceptions or figures.failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,54 @@
+"""The shared conformance corpus: no exception, no unexpected quarantine, match rates held."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conformance import Figures, corpus_dir, measure
+
+pytestmark = pytest.mark.corpus
+
+CORPUS = corpus_dir()
+if not (CORPUS / "manifest.jsonl").is_file():
+    pytest.skip(f"no conformance corpus at {CORPUS}", allow_module_level=True)
+
+# Files in the corpus that are not e-mail at all: quarantine is the right answer for them.
+NOT_MAIL = {
+    "cpython-test-email/msg_19.txt",  # a digest's text part on its own, no header section
+    "rt/emails/lorem-ipsum",  # plain prose
+    "spamscope-mail-parser/mail_outlook_1",  # an Outlook .msg (OLE2) file
+}
+
+# What the parser reaches today; a regression below these fails.
+MINIMUM_RATES = {
+    "subject": 0.97,
+    "from_email": 0.95,
+    "from_display_name": 0.94,
+    "body_contains": 0.95,
+    "content_type": 0.87,
+    "attachment_count": 0.91,
+    "attachment_filenames": 0.90,
+}
+
+
+@pytest.fixture(scope="module")
+def figures() -> Figures:
+    measured = measure(CORPUS)
+    print("\n" + measured.table())
+    return measured
+
+
+def test_no_exception_escapes(figures: Figures) -> None:
+    assert figures.exceptions == []
+
+
+def test_only_non_mail_is_quarantined(figures: Figures) -> None:
+    quarantined = {line.split(":", 1)[0] for line in figures.failures}
+
+    assert quarantined == NOT_MAIL
+
+
+@pytest.mark.parametrize("name", sorted(MINIMUM_RATES))
+def test_match_rate_holds(figures: Figures, name: str) -> None:
+    assert figures.checked[name] > 0
+    assert figures.rate(name) >= MINIMUM_RATES[name], figures.table()
