@@ -13,6 +13,11 @@ from helpdesk_ingest.devserver.samples import sample_messages
 from helpdesk_ingest.devserver.server import DevPop3Server
 
 
+def wait_for_interrupt() -> None:
+    with contextlib.suppress(KeyboardInterrupt):
+        threading.Event().wait()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpdesk_ingest.devserver")
     parser.add_argument("--host", default="127.0.0.1")
@@ -33,8 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"serving {len(server.messages())} sample mails on {server.host}:{server.port}")
         print(f"security {args.security}; user {args.username}; CA file {server.ca_pem_path}")
         print("Ctrl-C stops the server.")
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+        wait_for_interrupt()
     return 0
 
 
