@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
+import re
 from email.message import EmailMessage
 
 from helpdesk_ingest.message import ParsedMessage, ParseFailure
@@ -25,6 +26,8 @@ __all__ = ["ParseLimits", "parse_message"]
 
 SYNTHETIC_ID_DOMAIN = "helpdesk-ingest.invalid"
 _DEFAULT_LIMITS = ParseLimits()
+# "From sender@host date", unlike an obsolete-syntax "From : name" header.
+_MBOX_FROM_LINE = re.compile(rb"From [^\s:]")
 
 
 def _header_section_size(raw: bytes) -> int:
@@ -51,7 +54,7 @@ def parse_message(raw: bytes, limits: ParseLimits | None = None) -> ParsedMessag
 
 
 def _normalised(raw: bytes) -> tuple[bytes, list[str]]:
-    if raw.startswith(b"From ") and b"\n" in raw:
+    if _MBOX_FROM_LINE.match(raw) and b"\n" in raw:
         # An mbox separator line is not a header; drop it as mail clients do.
         raw = raw.split(b"\n", 1)[1]
     if b"\r" in raw and b"\n" not in raw:

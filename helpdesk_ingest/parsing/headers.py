@@ -53,19 +53,35 @@ def all_headers(message: EmailMessage) -> tuple[tuple[str, str], ...]:
     return tuple((key, decode_words(str(value))) for key, value in message.raw_items())
 
 
+def _address(display: str, mail: str) -> Address | None:
+    mail = repair_surrogates(mail).strip()
+    if "=?" in mail:
+        # An encoded word where only a display name may have one; the sender meant the text.
+        mail = decode_words(mail)
+    name = decode_words(display)
+    head, _, last = mail.rpartition(" ")
+    if head and "@" in last:
+        # "Name user@host" without angle brackets.
+        name, mail = name or head.strip(), last
+    if not mail:
+        return None
+    if name.strip("\"' ").lower() == mail.lower():
+        name = ""
+    return Address(name=name, email=mail)
+
+
 def addresses(message: EmailMessage, name: str) -> tuple[Address, ...]:
-    """Every address in all ``name`` headers; group syntax and junk are tolerated."""
-    found = []
+    """Every address in all ``name`` headers; group syntax and junk are tolerated.
+
+    A mailbox without a domain (``MAILER-DAEMON``) is kept: it still names the sender.
+    """
     try:
         # Split first, decode second: a decoded display name may carry commas and quotes.
         pairs = email.utils.getaddresses(raw_values(message, name))
     except (RecursionError, ValueError, IndexError):
         return ()
-    for display, mail in pairs:
-        mail = repair_surrogates(mail).strip()
-        if "@" in mail:
-            found.append(Address(name=decode_words(display), email=mail))
-    return tuple(found)
+    found = (_address(display, mail) for display, mail in pairs)
+    return tuple(address for address in found if address is not None)
 
 
 def message_ids(value: str | None) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from helpdesk_ingest.parsing.text import codec_for
+from helpdesk_ingest.parsing.text import codec_for, is_multibyte, relatives
 
 _BOM = b"\xef\xbb\xbf"
 _DECLARED_CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
@@ -24,23 +24,32 @@ _SPACE_BEFORE_COLON = re.compile(rb"^([!-9;-~]+)[ \t]+:")
 _JUNK_LINES_SKIPPED = 3
 
 
-def _decode_line(line: bytes, hint: str | None) -> str:
-    for codec in ("utf-8", hint, "cp1252"):
-        if codec:
-            try:
-                return line.decode(codec)
-            except UnicodeDecodeError:
-                continue
+def _decode_line(line: bytes, candidates: list[str]) -> str:
+    for codec in candidates:
+        try:
+            return line.decode(codec)
+        except UnicodeDecodeError:
+            continue
     return line.decode("latin-1")
 
 
-def _charset_hint(raw: bytes) -> str | None:
-    declared = _DECLARED_CHARSET.search(raw)
-    hint = codec_for(declared.group(1).decode("ascii")) if declared else None
-    if hint and "From:".encode(hint, errors="replace") != b"From:":
-        # UTF-16 and its kin cannot be what an 8-bit header line was written in.
-        return None
-    return hint
+def _ascii_compatible(codec: str) -> bool:
+    # UTF-16 and its kin cannot be what an 8-bit header line was written in.
+    return "From:".encode(codec, errors="replace") == b"From:"
+
+
+def _header_charsets(raw: bytes) -> list[str]:
+    """Codecs to try on an 8-bit header line, best evidence first.
+
+    A multi-byte charset the message declares goes first: that such a line decodes in it
+    without error is strong evidence. A single-byte one decodes anything, so it comes last.
+    """
+    declared = [codec_for(label.decode("ascii")) for label in _DECLARED_CHARSET.findall(raw)]
+    usable = [codec for codec in dict.fromkeys(declared) if codec and _ascii_compatible(codec)]
+    multibyte = [codec for codec in usable if is_multibyte(codec)]
+    single = [codec for codec in usable if not is_multibyte(codec)][:1]
+    related = [other for codec in multibyte for other in relatives(codec)]
+    return list(dict.fromkeys(["utf-8", *multibyte, *related, *single, "cp1252"]))
 
 
 def _skip_leading_junk(lines: list[bytes], defects: list[str]) -> list[bytes]:
@@ -53,6 +62,27 @@ def _skip_leading_junk(lines: list[bytes], defects: list[str]) -> list[bytes]:
     return lines
 
 
+def _fold_stray_lines(lines: list[bytes], defects: list[str]) -> list[bytes]:
+    # A line that is neither a header nor a continuation, with headers after it, is a
+    # continuation line that lost its leading white space; the email package would take it as
+    # the start of the body and lose every header below it.
+    last_header = max(
+        (index for index, line in enumerate(lines) if _HEADER_LINE.match(line)), default=-1
+    )
+    repaired = [
+        b" " + line
+        if 0 < index < last_header
+        and line.strip()
+        and not line[:1].isspace()
+        and not _HEADER_LINE.match(line)
+        else line
+        for index, line in enumerate(lines)
+    ]
+    if repaired != lines:
+        defects.append("unfolded-header-line")
+    return repaired
+
+
 def repair_header_section(raw: bytes) -> tuple[bytes, list[str]]:
     """``raw`` with its top-level header section repaired, and what was repaired."""
     defects: list[str] = []
@@ -62,14 +92,15 @@ def repair_header_section(raw: bytes) -> tuple[bytes, list[str]]:
     end = _HEADER_END.search(raw)
     split = end.start() if end else len(raw)
     head, rest = raw[:split], raw[split:]
-    lines = _skip_leading_junk(head.split(b"\n"), defects)
+    lines = _fold_stray_lines(_skip_leading_junk(head.split(b"\n"), defects), defects)
     if any(_SPACE_BEFORE_COLON.match(line) for line in lines):
         defects.append("space-before-colon")
         lines = [_SPACE_BEFORE_COLON.sub(rb"\1:", line) for line in lines]
     if _EIGHT_BIT.search(head):
         defects.append("raw-8bit-header")
-        hint = _charset_hint(raw)
+        candidates = _header_charsets(raw)
         lines = [
-            line if line.isascii() else _decode_line(line, hint).encode("utf-8") for line in lines
+            line if line.isascii() else _decode_line(line, candidates).encode("utf-8")
+            for line in lines
         ]
     return b"\n".join(lines) + rest, defects

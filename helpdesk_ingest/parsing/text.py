@@ -40,6 +40,16 @@ CHARSET_ALIASES = {
 # characters in ISO-8859-1 but quotes, dashes and the euro sign in cp1252.
 _WINDOWS_SUPERSETS = {"latin-1": "cp1252", "iso8859-1": "cp1252"}
 _C1_BYTES = re.compile(rb"[\x80-\x9f]")
+# When text fails to decode in its declared charset, the sender's software most often used a
+# sibling of it: Shift_JIS bytes labelled ISO-2022-JP, Big5 labelled GB2312, and so on.
+_RELATIVES = {
+    "iso2022_jp": ("cp932", "euc_jp"),
+    "euc_jp": ("cp932",),
+    "cp932": ("euc_jp",),
+    "gb18030": ("big5",),
+    "big5": ("gb18030",),
+    "cp949": ("utf-8",),
+}
 
 
 def codec_for(label: str | None) -> str | None:
@@ -56,11 +66,23 @@ def codec_for(label: str | None) -> str | None:
         return None
 
 
+def relatives(codec: str) -> tuple[str, ...]:
+    return _RELATIVES.get(codec, ())
+
+
 def _candidates(data: bytes, codec: str) -> list[str]:
     superset = _WINDOWS_SUPERSETS.get(codec)
-    if superset and _C1_BYTES.search(data):
-        return [superset, codec]
-    return [codec]
+    first = [superset, codec] if superset and _C1_BYTES.search(data) else [codec]
+    return first + list(_RELATIVES.get(codec, ()))
+
+
+def is_multibyte(codec: str) -> bool:
+    """Whether ``codec`` can reject 8-bit bytes, so that decoding without error is evidence."""
+    try:
+        b"\xe4".decode(codec)
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 def decode_bytes(data: bytes, declared: str | None) -> tuple[str, list[str]]:
@@ -71,9 +93,12 @@ def decode_bytes(data: bytes, declared: str | None) -> tuple[str, list[str]]:
         defects.append(f"unknown-charset:{declared[:40]}")
     for candidate in _candidates(data, codec) if codec else []:
         try:
-            return data.decode(candidate), defects
+            text = data.decode(candidate)
         except UnicodeDecodeError:
             continue
+        if candidate in _RELATIVES.get(codec or "", ()):
+            defects.append(f"charset-mismatch:{(declared or '')[:40]}")
+        return text, defects
     if codec:
         defects.append(f"charset-mismatch:{(declared or '')[:40]}")
     try:
