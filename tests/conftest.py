@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -12,14 +11,14 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
-from sqlalchemy import Engine, create_engine, make_url, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine
 
+from tests.support.databases import reachable_admin, throwaway_database
 from tests.support.dovecot import INSTALL_HINT, DovecotServer, dovecot_binary, start_dovecot
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # Fixtures whose presence means a test needs that service; the markers let `-m` select them.
-POSTGRES_FIXTURES = frozenset({"postgres_url", "_postgres_server", "store_postgres_url"})
+POSTGRES_FIXTURES = frozenset({"postgres_url", "postgres_server", "store_postgres_url"})
 DOVECOT_FIXTURES = frozenset({"dovecot"})
 
 
@@ -64,22 +63,11 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'helpdesk.db'}"
 
 
-def _reachable_admin(url: str) -> Engine | None:
-    admin = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        admin.dispose()
-        return None
-    return admin
-
-
 @pytest.fixture(scope="session")
-def _postgres_server() -> Iterator[Engine]:
+def postgres_server() -> Iterator[Engine]:
     """An AUTOCOMMIT engine on a server where tests may create databases."""
     configured = os.environ.get("HELPDESK_TEST_DATABASE_URL")
-    admin = _reachable_admin(configured or DEFAULT_POSTGRES_URL)
+    admin = reachable_admin(configured or DEFAULT_POSTGRES_URL)
     if admin is not None:
         yield admin
         admin.dispose()
@@ -87,7 +75,7 @@ def _postgres_server() -> Iterator[Engine]:
     if configured:
         _missing("PostgreSQL", "HELPDESK_TEST_DATABASE_URL does not answer")
     with _postgres_container() as container_url:
-        admin = _reachable_admin(container_url)
+        admin = reachable_admin(container_url)
         if admin is None:
             _missing("PostgreSQL", "the PostgreSQL container does not answer")
         yield admin
@@ -113,20 +101,10 @@ def _postgres_container() -> Iterator[str]:
 
 
 @pytest.fixture
-def postgres_url(_postgres_server: Engine) -> Iterator[str]:
+def postgres_url(postgres_server: Engine) -> Iterator[str]:
     """A fresh, empty database on the test server, dropped after the test."""
-    name = f"hi_{secrets.token_hex(6)}"
-    with _postgres_server.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield (
-            make_url(str(_postgres_server.url))
-            .set(database=name)
-            .render_as_string(hide_password=False)
-        )
-    finally:
-        with _postgres_server.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with throwaway_database(postgres_server) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -1,0 +1,35 @@
+"""Throw-away PostgreSQL databases on a shared test server."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Iterator
+
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.exc import SQLAlchemyError
+
+
+def reachable_admin(url: str) -> Engine | None:
+    """An AUTOCOMMIT engine on `url`, or None when nothing answers there."""
+    admin = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    try:
+        with admin.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        admin.dispose()
+        return None
+    return admin
+
+
+@contextlib.contextmanager
+def throwaway_database(admin: Engine) -> Iterator[str]:
+    """The URL of a new, empty database, dropped on exit even if connections remain."""
+    name = f"hi_{secrets.token_hex(6)}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(str(admin.url)).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
