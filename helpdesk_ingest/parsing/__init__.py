@@ -9,6 +9,7 @@ import re
 from email.message import EmailMessage
 
 from helpdesk_ingest.message import ParsedMessage, ParseFailure
+from helpdesk_ingest.parsing.body import body_html, body_text
 from helpdesk_ingest.parsing.defects import defect_names
 from helpdesk_ingest.parsing.headers import (
     addresses,
@@ -17,10 +18,9 @@ from helpdesk_ingest.parsing.headers import (
     message_ids,
     parse_date,
 )
-from helpdesk_ingest.parsing.html import html_to_text, sanitize_html
 from helpdesk_ingest.parsing.limits import ParseLimits
 from helpdesk_ingest.parsing.parts import collect
-from helpdesk_ingest.parsing.rawheaders import repair_header_section
+from helpdesk_ingest.parsing.rawheaders import header_charsets, repair_header_section
 
 __all__ = ["ParseLimits", "parse_message"]
 
@@ -85,13 +85,8 @@ def _parse(raw: bytes, limits: ParseLimits) -> ParsedMessage | ParseFailure:
         defects.append("several-from")
     date, date_defects = parse_date(header_text(message, "Date"))
     defects.extend(date_defects)
-    collected = collect(message, limits)
+    collected = collect(message, limits, header_charsets(repaired))
     defects.extend(collected.defects)
-    html = "\n".join(collected.html) if collected.html else None
-    if collected.plain:
-        body_text = "\n\n".join(text.strip("\r\n") for text in collected.plain)
-    else:
-        body_text = html_to_text(html) if html else ""
     return ParsedMessage(
         message_id=message_id,
         message_id_synthetic=synthetic,
@@ -103,8 +98,8 @@ def _parse(raw: bytes, limits: ParseLimits) -> ParsedMessage | ParseFailure:
         in_reply_to=message_ids(header_text(message, "In-Reply-To")),
         references=message_ids(header_text(message, "References")),
         date=date,
-        body_text=body_text.replace("\r\n", "\n"),
-        body_html=sanitize_html(html) if html else None,
+        body_text=body_text(collected.pieces),
+        body_html=body_html(collected.pieces),
         attachments=tuple(collected.attachments),
         defects=tuple(dict.fromkeys(defects)),
         headers=all_headers(message),

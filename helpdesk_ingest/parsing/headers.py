@@ -32,15 +32,18 @@ def _decode_chunk(chunk: bytes | str, charset: str | None) -> str:
     return decode_bytes(chunk, charset)[0]
 
 
-def decode_words(value: str) -> str:
-    """RFC 2047 encoded words decoded, folding undone; best effort on broken encodings."""
+def decode_words(value: str, *, squash: bool = True) -> str:
+    """RFC 2047 encoded words decoded, folding undone; best effort on broken encodings.
+
+    With ``squash`` every run of white space becomes one space, as fits a subject or a name.
+    """
     # Unfold first: decode_header drops the space that starts a continuation line.
     text = _FOLD.sub("", repair_surrogates(value))
     if "=?" in text:
         # On a broken encoded word the undecoded text is the best remaining answer.
         with contextlib.suppress(Exception):
             text = "".join(_decode_chunk(chunk, charset) for chunk, charset in decode_header(text))
-    return _WHITESPACE.sub(" ", text).strip()
+    return _WHITESPACE.sub(" ", text).strip() if squash else text.strip()
 
 
 def header_text(message: EmailMessage, name: str) -> str | None:

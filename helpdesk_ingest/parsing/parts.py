@@ -1,4 +1,4 @@
-"""Walk the MIME tree once: choose the body parts, collect everything else as attachments."""
+"""Walk the MIME tree once: body pieces in reading order, everything else as attachments."""
 
 from __future__ import annotations
 
@@ -6,29 +6,38 @@ import contextlib
 import hashlib
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from email.generator import BytesGenerator
-from email.message import EmailMessage, Message
+from email.message import Message
 from email.policy import compat32
 from urllib.parse import unquote
 
 from helpdesk_ingest.message import Attachment
+from helpdesk_ingest.parsing.body import BodyPiece, alternative
 from helpdesk_ingest.parsing.defects import defect_names
 from helpdesk_ingest.parsing.filenames import safe_filename
-from helpdesk_ingest.parsing.headers import decode_words
 from helpdesk_ingest.parsing.limits import ParseLimits
+from helpdesk_ingest.parsing.partheaders import content_id, filename
 from helpdesk_ingest.parsing.text import decode_bytes
 
 _CID_REFERENCE = re.compile(r"""cid:([^"'\s<>)]+)""", re.IGNORECASE)
+_BODY_TYPES = ("text/plain", "text/html")
+# Parts the email package splits into header blocks, but which an agent reads as one file.
+_BLOCK_TYPES = ("message/delivery-status", "message/disposition-notification")
 
 
 @dataclass
 class Collected:
-    plain: list[str] = field(default_factory=list)
-    html: list[str] = field(default_factory=list)
+    pieces: list[BodyPiece] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
+    charsets: Sequence[str] = ()
     parts_seen: int = 0
+
+    @property
+    def html(self) -> list[str]:
+        return [piece.html for piece in self.pieces if piece.html is not None]
 
 
 def _payload_bytes(part: Message) -> bytes:
@@ -42,48 +51,44 @@ def _payload_bytes(part: Message) -> bytes:
     return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
 
 
-def _filename(part: Message) -> str | None:
-    try:
-        name = part.get_filename()
-    except Exception:
-        name = None
-    return decode_words(str(name)) if name else None
+def _flattened(message: Message) -> bytes:
+    # compat32 writes headers back as they were read; the default policy would re-parse
+    # (and may choke on) every one of them.
+    buffer = io.BytesIO()
+    BytesGenerator(buffer, mangle_from_=False, policy=compat32).flatten(message)
+    return buffer.getvalue()
 
 
-def _content_id(part: Message) -> str | None:
-    value = part.get("Content-ID")
-    if not value:
-        return None
-    return str(value).strip().strip("<>").strip() or None
+def _container_bytes(part: Message) -> bytes:
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        with contextlib.suppress(Exception):
+            inner = [_flattened(item) for item in payload if isinstance(item, Message)]
+            if part.get_content_type() == "message/rfc822":
+                return inner[0] if inner else b""
+            return b"\n".join(inner)
+    return _payload_bytes(part)
 
 
-def _attachment(part: Message, content: bytes, index: int, *, inline: bool) -> Attachment:
+def _attachment(part: Message, found: Collected, *, inline: bool) -> Attachment:
     content_type = part.get_content_type()
+    is_container = content_type == "message/rfc822" or content_type in _BLOCK_TYPES
+    content = _container_bytes(part) if is_container else _payload_bytes(part)
     return Attachment(
-        filename=safe_filename(_filename(part), content_type, index),
+        filename=safe_filename(
+            filename(part, found.charsets), content_type, len(found.attachments) + 1
+        ),
         content_type=content_type,
         content=content,
         sha256=hashlib.sha256(content).hexdigest(),
         inline=inline,
-        content_id=_content_id(part),
+        content_id=content_id(part),
     )
 
 
-def _embedded_message_bytes(part: Message) -> bytes:
-    payload = part.get_payload()
-    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
-        # compat32 writes headers back as they were read; the default policy would re-parse
-        # (and may choke on) every one of them.
-        buffer = io.BytesIO()
-        with contextlib.suppress(Exception):
-            BytesGenerator(buffer, mangle_from_=False, policy=compat32).flatten(payload[0])
-            return buffer.getvalue()
-    return _payload_bytes(part)
-
-
-def collect(message: EmailMessage, limits: ParseLimits) -> Collected:
-    found = Collected()
-    _walk(message, 0, found, limits, in_alternative=False)
+def collect(message: Message, limits: ParseLimits, charsets: Sequence[str]) -> Collected:
+    found = Collected(charsets=charsets)
+    found.pieces = _walk(message, 0, found, limits, resource=False)
     _mark_referenced_inline(found)
     return found
 
@@ -100,41 +105,66 @@ def _mark_referenced_inline(found: Collected) -> None:
 
 
 def _walk(
-    part: Message, depth: int, found: Collected, limits: ParseLimits, *, in_alternative: bool
-) -> None:
+    part: Message, depth: int, found: Collected, limits: ParseLimits, *, resource: bool
+) -> list[BodyPiece]:
     found.parts_seen += 1
-    if depth > 0:
-        found.defects.extend(defect_names(part.defects))
     if found.parts_seen > limits.max_parts:
         if found.parts_seen == limits.max_parts + 1:
             found.defects.append(f"too-many-parts:{limits.max_parts}")
-        return
+        return []
+    if depth > 0:
+        found.defects.extend(defect_names(part.defects))
     content_type = part.get_content_type()
-    if part.is_multipart() and content_type != "message/rfc822":
+    children = part.get_payload()
+    if content_type.startswith("multipart/") and isinstance(children, list):
         if depth >= limits.max_depth:
             found.defects.append(f"too-deep:{limits.max_depth}")
-            return
-        children = part.get_payload()
-        alternative = content_type == "multipart/alternative"
-        for child in children if isinstance(children, list) else []:
-            if isinstance(child, Message):
-                _walk(child, depth + 1, found, limits, in_alternative=alternative)
-        return
-    index = len(found.attachments) + 1
-    if content_type == "message/rfc822":
-        content = _embedded_message_bytes(part)
-        attachment = _attachment(part, content, index, inline=False)
-        if not _filename(part):
-            attachment = replace(attachment, filename=f"message-{index}.eml")
-        found.attachments.append(attachment)
-        return
-    disposition = part.get_content_disposition()
-    content = _payload_bytes(part)
-    is_body_text = content_type in ("text/plain", "text/html") and disposition != "attachment"
-    if is_body_text and not (_filename(part) and disposition == "inline" and not in_alternative):
-        text, defects = decode_bytes(content, part.get_content_charset())
+            return []
+        return _walk_multipart(content_type, children, depth, found, limits, resource=resource)
+    return _leaf(part, found, resource=resource)
+
+
+def _walk_multipart(
+    content_type: str,
+    children: Sequence[object],
+    depth: int,
+    found: Collected,
+    limits: ParseLimits,
+    *,
+    resource: bool,
+) -> list[BodyPiece]:
+    parts = [child for child in children if isinstance(child, Message)]
+    if content_type == "multipart/alternative":
+        choices = [_walk(child, depth + 1, found, limits, resource=resource) for child in parts]
+        return alternative(choices)
+    pieces: list[BodyPiece] = []
+    for position, child in enumerate(parts):
+        # In multipart/related only the first part is the body; the rest are what it shows.
+        child_is_resource = resource or (content_type == "multipart/related" and position > 0)
+        pieces += _walk(child, depth + 1, found, limits, resource=child_is_resource)
+    return pieces
+
+
+def _is_body_text(part: Message, content_type: str, *, resource: bool) -> bool:
+    if resource or part.get_content_disposition() == "attachment":
+        return False
+    if content_type.startswith("multipart/"):
+        # A multipart without a usable boundary: the email package keeps it as one text.
+        return True
+    if content_type not in _BODY_TYPES:
+        return False
+    # A named text part marked inline is a file shown inline, not the writer's words.
+    return not (filename(part, ()) and part.get_content_disposition() == "inline")
+
+
+def _leaf(part: Message, found: Collected, *, resource: bool) -> list[BodyPiece]:
+    content_type = part.get_content_type()
+    if _is_body_text(part, content_type, resource=resource):
+        text, defects = decode_bytes(_payload_bytes(part), part.get_content_charset())
         found.defects.extend(defects)
-        (found.plain if content_type == "text/plain" else found.html).append(text)
-        return
-    inline = disposition == "inline" or (disposition is None and _content_id(part) is not None)
-    found.attachments.append(_attachment(part, content, index, inline=inline))
+        is_html = content_type == "text/html"
+        return [BodyPiece(html=text) if is_html else BodyPiece(plain=text)]
+    disposition = part.get_content_disposition()
+    inline = disposition == "inline" or (disposition is None and content_id(part) is not None)
+    found.attachments.append(_attachment(part, found, inline=inline))
+    return []

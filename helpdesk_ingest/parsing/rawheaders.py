@@ -38,7 +38,7 @@ def _ascii_compatible(codec: str) -> bool:
     return "From:".encode(codec, errors="replace") == b"From:"
 
 
-def _header_charsets(raw: bytes) -> list[str]:
+def header_charsets(raw: bytes) -> list[str]:
     """Codecs to try on an 8-bit header line, best evidence first.
 
     A multi-byte charset the message declares goes first: that such a line decodes in it
@@ -98,7 +98,7 @@ def repair_header_section(raw: bytes) -> tuple[bytes, list[str]]:
         lines = [_SPACE_BEFORE_COLON.sub(rb"\1:", line) for line in lines]
     if _EIGHT_BIT.search(head):
         defects.append("raw-8bit-header")
-        candidates = _header_charsets(raw)
+        candidates = header_charsets(raw)
         lines = [
             line if line.isascii() else _decode_line(line, candidates).encode("utf-8")
             for line in lines

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Callable, Sequence
 
 import charset_normalizer
+
+from helpdesk_ingest.parsing.japanese import decode_iso2022jp_windows
 
 # Labels seen in real mail that Python does not know, or that understate what the text uses:
 # senders label cp932 text shift_jis, gb18030 text gb2312, cp949 text ks_c_5601-1987.
@@ -70,10 +73,21 @@ def relatives(codec: str) -> tuple[str, ...]:
     return _RELATIVES.get(codec, ())
 
 
+_ISO2022JP_WINDOWS = "iso2022_jp:windows"
+_DECODERS: dict[str, Callable[[bytes], str]] = {_ISO2022JP_WINDOWS: decode_iso2022jp_windows}
+
+
 def _candidates(data: bytes, codec: str) -> list[str]:
     superset = _WINDOWS_SUPERSETS.get(codec)
     first = [superset, codec] if superset and _C1_BYTES.search(data) else [codec]
+    if codec == "iso2022_jp":
+        first.append(_ISO2022JP_WINDOWS)
     return first + list(_RELATIVES.get(codec, ()))
+
+
+def _decode(data: bytes, codec: str) -> str:
+    decoder = _DECODERS.get(codec)
+    return decoder(data) if decoder else data.decode(codec)
 
 
 def is_multibyte(codec: str) -> bool:
@@ -93,7 +107,7 @@ def decode_bytes(data: bytes, declared: str | None) -> tuple[str, list[str]]:
         defects.append(f"unknown-charset:{declared[:40]}")
     for candidate in _candidates(data, codec) if codec else []:
         try:
-            text = data.decode(candidate)
+            text = _decode(data, candidate)
         except UnicodeDecodeError:
             continue
         if candidate in _RELATIVES.get(codec or "", ()):
@@ -113,8 +127,13 @@ def decode_bytes(data: bytes, declared: str | None) -> tuple[str, list[str]]:
     return data.decode("utf-8", errors="replace"), defects
 
 
-def repair_surrogates(text: str) -> str:
-    """Undo the email package's surrogateescape for raw 8-bit bytes in headers."""
+def repair_surrogates(text: str, charsets: Sequence[str] = ()) -> str:
+    """Undo the email package's surrogateescape for raw 8-bit bytes in headers.
+
+    Detection is unreliable on a few words of a header, so it is not tried: the bytes are read
+    as UTF-8, else in ``charsets`` (what the message declares), else as cp1252, the most common
+    other charset of header bytes.
+    """
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -122,16 +141,13 @@ def repair_surrogates(text: str) -> str:
             raw = text.encode("utf-8", errors="surrogateescape")
         except UnicodeEncodeError:
             return text.encode("utf-8", errors="replace").decode("utf-8")
-        return _decode_short(raw)
+        for label in ("utf-8", *charsets, "cp1252"):
+            codec = codec_for(label)
+            if codec is None:
+                continue
+            try:
+                return raw.decode(codec)
+            except UnicodeDecodeError:
+                continue
+        return raw.decode("latin-1")
     return text
-
-
-def _decode_short(raw: bytes) -> str:
-    # Detection is unreliable on a few words of a header, so it is not tried: the Western
-    # Windows charset is the most common non-UTF-8 one in header bytes.
-    for codec in ("utf-8", "cp1252"):
-        try:
-            return raw.decode(codec)
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("latin-1")

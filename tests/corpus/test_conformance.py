@@ -24,10 +24,10 @@ MINIMUM_RATES = {
     "subject": 1.0,
     "from_email": 0.97,
     "from_display_name": 0.95,
-    "body_contains": 0.95,
+    "body_contains": 0.97,
     "content_type": 0.87,
-    "attachment_count": 0.91,
-    "attachment_filenames": 0.90,
+    "attachment_count": 0.96,
+    "attachment_filenames": 0.95,
 }
 
 

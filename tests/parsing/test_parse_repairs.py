@@ -81,7 +81,8 @@ def test_shift_jis_labelled_iso_2022_jp() -> None:
         (b"=?utf-8?Q?agent?=@example.com", Address("", "agent@example.com")),
         (b"Test test@example.com", Address("Test", "test@example.com")),
         (
-            b"=?UTF-8?B?bm90aWZpY2FjY2lvbi1jbGllbnRlc0BiYnZhLm14?=\n <notificaccion-clientes@bbva.mx>",
+            b"=?UTF-8?B?bm90aWZpY2FjY2lvbi1jbGllbnRlc0BiYnZhLm14?=\n"
+            b" <notificaccion-clientes@bbva.mx>",
             Address("", "notificaccion-clientes@bbva.mx"),
         ),
         (b'"Doe, John" <john@example.com>', Address("Doe, John", "john@example.com")),
