@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import email
 import email.policy
 import hashlib
 import re
 from email.message import EmailMessage
+from email.parser import BytesParser
 
 from helpdesk_ingest.message import ParsedMessage, ParseFailure
 from helpdesk_ingest.parsing.body import body_html, body_text
@@ -19,7 +19,7 @@ from helpdesk_ingest.parsing.headers import (
     parse_date,
 )
 from helpdesk_ingest.parsing.limits import ParseLimits
-from helpdesk_ingest.parsing.parts import collect
+from helpdesk_ingest.parsing.parts import Collected, collect
 from helpdesk_ingest.parsing.rawheaders import header_charsets, repair_header_section
 
 __all__ = ["ParseLimits", "parse_message"]
@@ -64,7 +64,15 @@ def _normalised(raw: bytes) -> tuple[bytes, list[str]]:
 
 def _parse(raw: bytes, limits: ParseLimits) -> ParsedMessage | ParseFailure:
     repaired, defects = _normalised(raw)
-    message = email.message_from_bytes(repaired, policy=email.policy.default)
+    parser = BytesParser(policy=email.policy.default)
+    try:
+        message = parser.parsebytes(repaired)
+        collected = collect(message, limits, header_charsets(repaired))
+    except RecursionError:
+        # Nesting deeper than the email package can follow: keep the headers, so the message
+        # still becomes a ticket; the raw bytes stay stored for anyone who needs the rest.
+        message = parser.parsebytes(repaired, headersonly=True)
+        collected = Collected(defects=["too-deep:parser"])
     if not isinstance(message, EmailMessage) or not message.keys():
         return ParseFailure("unparseable", "no header section: this is not an e-mail message")
     defects += defect_names(message.defects)
@@ -85,7 +93,6 @@ def _parse(raw: bytes, limits: ParseLimits) -> ParsedMessage | ParseFailure:
         defects.append("several-from")
     date, date_defects = parse_date(header_text(message, "Date"))
     defects.extend(date_defects)
-    collected = collect(message, limits, header_charsets(repaired))
     defects.extend(collected.defects)
     return ParsedMessage(
         message_id=message_id,

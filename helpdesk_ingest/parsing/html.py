@@ -1,4 +1,11 @@
-"""HTML made safe to show (nh3) and HTML made readable as text (html2text)."""
+"""HTML made safe to show (nh3) and HTML made readable as text (html2text).
+
+Images: an ``<img>`` keeps its ``src`` only when it is a ``cid:`` reference, left exactly as
+written (``cid:part1@example.com``). The attachment it names carries the same Content-ID (without
+angle brackets) and ``inline=True``, so the helpdesk app resolves ``cid:`` to its own attachment
+URL when it renders. Every other ``src`` (http, https, data, relative) is removed, so showing a
+ticket never loads anything from the network.
+"""
 
 from __future__ import annotations
 

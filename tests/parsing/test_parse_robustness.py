@@ -172,3 +172,17 @@ def test_mail_shaped_junk_never_raises(lines: list[bytes]) -> None:
 
     assert isinstance(result, ParsedMessage | ParseFailure)
     json.dumps(parse_report(result))
+
+
+def test_nesting_beyond_the_email_package_keeps_the_headers() -> None:
+    depth = 3000
+    opening = "".join(
+        f"Content-Type: multipart/mixed; boundary=b{n}\n\n--b{n}\n" for n in range(depth)
+    )
+    raw = f"From: a@example.com\nSubject: nested\n{opening}Content-Type: text/plain\n\nx\n"
+
+    message = parsed(raw.encode())
+
+    assert message.subject == "nested"
+    assert message.from_address == Address("", "a@example.com")
+    assert "too-deep:parser" in message.defects
