@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -186,3 +187,14 @@ def test_nesting_beyond_the_email_package_keeps_the_headers() -> None:
     assert message.subject == "nested"
     assert message.from_address == Address("", "a@example.com")
     assert "too-deep:parser" in message.defects
+
+
+def test_an_unforeseen_error_becomes_a_parser_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_: object) -> None:
+        raise LookupError("no such thing")
+
+    monkeypatch.setattr("helpdesk_ingest.parsing.collect", broken)
+
+    result = parse_message(messages.plain())
+
+    assert result == ParseFailure("parser-error", "LookupError: no such thing")
