@@ -1,6 +1,7 @@
 """Parse every message of the shared conformance corpus and compare with its expectations.
 
-Run as ``python -m tests.corpus.conformance [CORPUS_DIR]`` for the figures; the pytest module
+Run as ``python -m tests.corpus.conformance [CORPUS_DIR] [-v]`` for the figures (``-v`` lists
+each mismatch); the pytest module
 ``test_conformance`` asserts on the same numbers. The corpus is read in place, never copied.
 """
 
@@ -129,7 +130,8 @@ def measure(folder: Path) -> Figures:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    folder = Path(args[0]) if args else corpus_dir()
+    folders = [arg for arg in args if not arg.startswith("-")]
+    folder = Path(folders[0]) if folders else corpus_dir()
     figures = measure(folder)
     print(figures.table())
     for line in figures.exceptions + figures.failures:
@@ -137,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     if "-v" in args:
         for name, path in figures.mismatches:
             print(f"mismatch {name}: {path}")
-    return 1 if figures.exceptions or figures.failures else 0
+    # Quarantined files are listed above; only an exception (a parser bug) is a failure here.
+    return 1 if figures.exceptions else 0
 
 
 if __name__ == "__main__":
