@@ -25,6 +25,8 @@ from pydantic_settings import (
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
+from helpdesk_ingest.pop3.tls import parse_pin
+
 ENV_PREFIX = "HELPDESK_INGEST_"
 CONFIG_ENV_VAR = f"{ENV_PREFIX}CONFIG"
 DEFAULT_DATABASE_URL = "sqlite:///helpdesk.db"
@@ -67,6 +69,31 @@ class MailboxSettings(BaseModel):
     ca_file: Path | None = Field(
         default=None, description="PEM file of CAs to trust instead of the system CAs."
     )
+    auth: Literal[
+        "auto",
+        "plain",
+        "login",
+        "cram-md5",
+        "scram-sha-1",
+        "scram-sha-256",
+        "apop",
+        "user",
+        "xoauth2",
+        "oauthbearer",
+    ] = Field(
+        default="auto",
+        description="Login mechanism; auto: the strongest the server offers after TLS.",
+    )
+    tls_pin_sha256: str | None = Field(
+        default=None,
+        description="SHA-256 of the server's public key (SPKI), hex or base64; refuse others.",
+    )
+    client_cert_file: Path | None = Field(
+        default=None, description="PEM client certificate for servers that require one."
+    )
+    client_key_file: Path | None = Field(
+        default=None, description="PEM key of client_cert_file, if not in that file."
+    )
     connect_timeout_s: float = Field(default=30.0, gt=0, description="TCP and TLS set-up limit.")
     read_timeout_s: float = Field(default=120.0, gt=0, description="Limit for one server reply.")
     queue: str = Field(default="support", min_length=1, description="Queue of new tickets.")
@@ -78,12 +105,17 @@ class MailboxSettings(BaseModel):
             raise ValueError(
                 "name must be 1-64 letters, digits, '.', '_' or '-', not starting with a symbol"
             )
-        if self.password is None and self.password_file is None:
+        uses_password = self.auth not in ("xoauth2", "oauthbearer")
+        if uses_password and self.password is None and self.password_file is None:
             raise ValueError("set password or password_file")
         if self.password is not None and self.password_file is not None:
             raise ValueError("set only one of password and password_file")
-        if self.ca_file is not None and not self.ca_file.is_file():
-            raise ValueError(f"ca_file {self.ca_file} does not exist")
+        for setting in ("ca_file", "client_cert_file", "client_key_file"):
+            path = getattr(self, setting)
+            if path is not None and not path.is_file():
+                raise ValueError(f"{setting} {path} does not exist")
+        if self.tls_pin_sha256 is not None:
+            parse_pin(self.tls_pin_sha256)
         if self.password_file is not None:
             # Read now so a missing secret stops start-up instead of the first poll.
             object.__setattr__(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from helpdesk_ingest.config import MailboxSettings
-from helpdesk_ingest.pop3 import Authenticator, Endpoint, Pop3Session, UserPassAuthenticator
+from helpdesk_ingest.pop3 import Authenticator, Endpoint, PasswordAuthenticator, Pop3Session
 
 
 def endpoint_for(mailbox: MailboxSettings) -> Endpoint:
@@ -12,14 +12,21 @@ def endpoint_for(mailbox: MailboxSettings) -> Endpoint:
         port=mailbox.effective_port,
         security=mailbox.security,
         ca_file=mailbox.ca_file,
+        tls_pin_sha256=mailbox.tls_pin_sha256,
+        client_cert_file=mailbox.client_cert_file,
+        client_key_file=mailbox.client_key_file,
         connect_timeout_s=mailbox.connect_timeout_s,
         read_timeout_s=mailbox.read_timeout_s,
     )
 
 
 def authenticator_for(mailbox: MailboxSettings) -> Authenticator:
-    # The seam for further mechanisms (SASL, OAuth2): choose by the mailbox's settings here.
-    return UserPassAuthenticator(username=mailbox.username, password=mailbox.password_value())
+    auth = mailbox.auth
+    if auth == "xoauth2" or auth == "oauthbearer":
+        raise NotImplementedError
+    return PasswordAuthenticator(
+        username=mailbox.username, password=mailbox.password_value(), mechanism=auth
+    )
 
 
 def open_mailbox(mailbox: MailboxSettings) -> Pop3Session:

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from helpdesk_ingest.devserver import sasl
 from helpdesk_ingest.devserver.faults import Faults
 from helpdesk_ingest.devserver.maildrop import Maildrop, StoredMessage, stuffed, with_crlf
 
@@ -28,6 +29,11 @@ class ServerSetup:
     faults: Faults
     stopping: threading.Event
     commands_seen: list[str] = field(default_factory=list)
+    # SASL mechanisms offered; XOAUTH2 and OAUTHBEARER need ``oauth_token``.
+    sasl_mechanisms: tuple[str, ...] = ("PLAIN",)
+    oauth_token: str | None = None
+    # How each AUTH arrived: "PLAIN initial-response", "XOAUTH2 two-step" (never the data).
+    auth_forms: list[str] = field(default_factory=list)
 
 
 class _Hangup(Exception):
@@ -114,6 +120,7 @@ class Conversation:
                 "STLS": self._stls,
                 "USER": self._user_cmd,
                 "PASS": self._pass_cmd,
+                "AUTH": self._auth,
                 "QUIT": self._quit,
             }
         return {
@@ -147,7 +154,9 @@ class Conversation:
         if faults.no_capa:
             self._err("unknown command CAPA")
             return
-        names = ["TOP", "USER", "RESP-CODES", "PIPELINING"]
+        names = ["TOP", "USER", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING"]
+        if self.setup.sasl_mechanisms:
+            names.append("SASL " + " ".join(self.setup.sasl_mechanisms))
         if not faults.no_uidl:
             names.append("UIDL")
         tls_pending = self.setup.security == "starttls" and not isinstance(self.sock, ssl.SSLSocket)
@@ -172,14 +181,59 @@ class Conversation:
         self._ok("send PASS")
 
     def _pass_cmd(self, args: list[str]) -> None:
-        faults = self.setup.faults
         given = " ".join(args)
         if self._user is None:
             self._err("USER first")
         elif self._user != self.setup.username or given != self.setup.password:
             self._user = None
             self._err("[AUTH] invalid user name or password")
-        elif faults.login_delay:
+        else:
+            self._open_maildrop()
+
+    def _auth(self, args: list[str]) -> None:
+        mechanism = args[0].upper() if args else ""
+        if mechanism not in self.setup.sasl_mechanisms:
+            self._err("unsupported authentication mechanism")
+            return
+        form = "initial-response" if len(args) > 1 else "two-step"
+        self.setup.auth_forms.append(f"{mechanism} {form}")
+        if len(args) > 1:
+            response = args[1]
+        else:
+            self._send(b"+ \r\n")
+            response = self._read_line()
+        if response == "*":
+            self._err("authentication cancelled")
+            return
+        data = sasl.decode(response)
+        if data is not None and self._sasl_ok(mechanism, data):
+            self._open_maildrop()
+            return
+        if mechanism != "PLAIN":
+            # RFC 7628: report the failure in a challenge, wait for the client's answer.
+            self._send(b"+ " + sasl.failure_challenge() + b"\r\n")
+            self._read_line()
+        self._err("[AUTH] authentication failed")
+
+    def _sasl_ok(self, mechanism: str, data: bytes) -> bool:
+        setup = self.setup
+        if mechanism == "PLAIN":
+            return sasl.plain_ok(data, setup.username, setup.password)
+        if setup.oauth_token is None:
+            return False
+        if mechanism == "XOAUTH2":
+            return sasl.xoauth2_ok(data, setup.username, setup.oauth_token)
+        return sasl.oauthbearer_ok(data, setup.username, setup.oauth_token)
+
+    def _read_line(self) -> str:
+        line = self._rfile.readline(MAX_COMMAND_BYTES * 8 + 1)
+        if not line:
+            raise _Hangup
+        return line.decode("utf-8", errors="replace").strip()
+
+    def _open_maildrop(self) -> None:
+        faults = self.setup.faults
+        if faults.login_delay:
             self._err("[LOGIN-DELAY] logging in too often")
         elif faults.in_use or (session := self.setup.maildrop.lock()) is None:
             self._err("[IN-USE] maildrop is locked by another session")

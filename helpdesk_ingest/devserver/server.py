@@ -35,10 +35,20 @@ class _TcpServer(socketserver.ThreadingTCPServer):
         super().__init__(address, _Handler)
 
 
-def _server_context(ca: trustme.CA, host: str) -> ssl.SSLContext:
+def _server_context(
+    ca: trustme.CA,
+    host: str,
+    certificate: trustme.LeafCert | None,
+    client_ca: trustme.CA | None,
+) -> ssl.SSLContext:
+    """TLS for the server; ``certificate`` replaces the one ``ca`` issues for ``host``."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    ca.issue_cert(host).configure_cert(context)
+    (certificate or ca.issue_cert(host)).configure_cert(context)
+    if client_ca is not None:
+        # Only clients with a certificate from client_ca may connect.
+        client_ca.configure_trust(context)
+        context.verify_mode = ssl.CERT_REQUIRED
     return context
 
 
@@ -56,6 +66,10 @@ class DevPop3Server:
         port: int = 0,
         faults: Faults | None = None,
         ca: trustme.CA | None = None,
+        sasl_mechanisms: tuple[str, ...] = ("PLAIN",),
+        oauth_token: str | None = None,
+        certificate: trustme.LeafCert | None = None,
+        client_ca: trustme.CA | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -72,9 +86,11 @@ class DevPop3Server:
             username=username,
             password=password,
             security=security,
-            tls_context=_server_context(self._ca, host),
+            tls_context=_server_context(self._ca, host, certificate, client_ca),
             faults=self.faults,
             stopping=threading.Event(),
+            sasl_mechanisms=sasl_mechanisms,
+            oauth_token=oauth_token,
         )
         self._directory = Path(tempfile.mkdtemp(prefix="devpop3-"))
         self.ca_pem_path = self._directory / "ca.pem"
@@ -83,6 +99,11 @@ class DevPop3Server:
         self._live: set[Conversation] = set()
         self._tcp: _TcpServer | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def auth_forms(self) -> list[str]:
+        """How each AUTH arrived ("XOAUTH2 two-step"), in order, without its data."""
+        return list(self._setup.auth_forms)
 
     @property
     def commands_seen(self) -> list[str]:

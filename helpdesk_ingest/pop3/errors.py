@@ -49,15 +49,32 @@ class Pop3InUseError(Pop3ServerError):
     """The maildrop is locked by another session ([IN-USE])."""
 
 
+class Pop3LoginDelayError(Pop3ServerError):
+    """The server wants a pause between logins ([LOGIN-DELAY], RFC 2449)."""
+
+
+class Pop3SysTempError(Pop3ServerError):
+    """A temporary problem on the server's side ([SYS/TEMP], RFC 3206): try again later."""
+
+
+class Pop3SysPermError(Pop3ServerError):
+    """A problem on the server's side that will not go away by itself ([SYS/PERM], RFC 3206)."""
+
+
 class Pop3PlaintextRefused(Pop3Error):
     """Credentials were not sent because the connection is not protected by TLS."""
 
 
 def server_error(message: str, response: str) -> Pop3ServerError:
     """The most specific Pop3ServerError for an -ERR ``response``."""
-    code = response_code(response)
-    if code == "IN-USE":
-        return Pop3InUseError(message, response)
-    if code == "AUTH":
-        return Pop3AuthError(message, response)
-    return Pop3ServerError(message, response)
+    kind = _BY_CODE.get(response_code(response) or "", Pop3ServerError)
+    return kind(message, response)
+
+
+_BY_CODE: dict[str, type[Pop3ServerError]] = {
+    "AUTH": Pop3AuthError,
+    "IN-USE": Pop3InUseError,
+    "LOGIN-DELAY": Pop3LoginDelayError,
+    "SYS/TEMP": Pop3SysTempError,
+    "SYS/PERM": Pop3SysPermError,
+}

@@ -36,6 +36,9 @@ class Endpoint:
     port: int
     security: Literal["tls", "starttls"]
     ca_file: Path | None = None
+    tls_pin_sha256: str | None = None
+    client_cert_file: Path | None = None
+    client_key_file: Path | None = None
     connect_timeout_s: float = 30.0
     read_timeout_s: float = 120.0
 
@@ -80,6 +83,8 @@ class Pop3Session:
         self.endpoint = endpoint
         self.greeting = ""
         self.capabilities: dict[str, tuple[str, ...]] = {}
+        # The login mechanism that succeeded ("SCRAM-SHA-256", "USER"), for logs and `check`.
+        self.mechanism: str | None = None
         self._sock = sock
         self._reader = ResponseReader(sock, endpoint.where, endpoint.read_timeout_s)
         self._broken = False
@@ -89,10 +94,12 @@ class Pop3Session:
     @classmethod
     def connect(cls, endpoint: Endpoint) -> Pop3Session:
         """Connect, set up TLS (implicit or STLS), read the greeting and the capabilities."""
-        context = tls.client_context(endpoint.ca_file)
+        context = tls.client_context(
+            endpoint.ca_file, endpoint.client_cert_file, endpoint.client_key_file
+        )
         sock = _open_socket(endpoint)
         if endpoint.security == "tls":
-            sock = tls.wrap(sock, context, endpoint.host, endpoint.where)
+            sock = tls.wrap(sock, context, endpoint.host, endpoint.where, endpoint.tls_pin_sha256)
         sock.settimeout(endpoint.read_timeout_s)
         session = cls(sock, endpoint)
         try:
@@ -133,7 +140,9 @@ class Pop3Session:
         if self._reader.pending:
             # Bytes sent before the handshake would be read as if protected by it (RFC 2595 §2.3).
             raise Pop3TlsError(f"{where} sent data after accepting STLS, before the handshake")
-        self._sock = tls.wrap(self._sock, context, self.endpoint.host, where)
+        self._sock = tls.wrap(
+            self._sock, context, self.endpoint.host, where, self.endpoint.tls_pin_sha256
+        )
         self._sock.settimeout(self.endpoint.read_timeout_s)
         self._reader = ResponseReader(self._sock, where, self.endpoint.read_timeout_s)
         self.capabilities = self._capa()
@@ -161,10 +170,16 @@ class Pop3Session:
             return None
         return dict(self._sock.getpeercert() or {}) or None
 
+    @property
+    def peer_certificate_der(self) -> bytes | None:
+        if not isinstance(self._sock, ssl.SSLSocket):
+            return None
+        return self._sock.getpeercert(binary_form=True)
+
     # -- commands -------------------------------------------------------------------------------
 
-    def _send(self, line: str, *, secret: bool) -> None:
-        verb = line.split(" ", 1)[0].upper()
+    def _send(self, line: str, *, secret: bool, verb: str | None = None) -> None:
+        verb = verb or line.split(" ", 1)[0].upper()
         if self._closed or self._broken or self._quit_sent:
             raise Pop3ConnectionError(f"the session with {self.endpoint.where} is no longer usable")
         if "\r" in line or "\n" in line:
@@ -200,6 +215,28 @@ class Pop3Session:
         verb = line.split(" ", 1)[0].upper()
         self._send(line, secret=secret)
         return self._status(verb)
+
+    def auth_step(self, line: str) -> str | None:
+        """Send one line of an AUTH exchange (RFC 5034); the server's next challenge, or None.
+
+        The challenge is the base64 text after "+ "; None means the server said +OK. Neither
+        the line nor the challenge ever appears in an exception.
+        """
+        self._send(line, secret=True, verb="AUTH")
+        try:
+            reply = self._reader.read_line()
+        except Pop3Error:
+            self._broken = True
+            raise
+        if reply.startswith("+OK"):
+            return None
+        if reply == "+" or reply.startswith("+ "):
+            return reply[2:].strip()
+        if reply.startswith("-ERR"):
+            text = reply[4:].strip()
+            raise server_error(f"{self.endpoint.where} refused AUTH: {text}", text)
+        self._broken = True
+        raise Pop3ProtocolError(f"{self.endpoint.where} sent no status for AUTH")
 
     def _multiline(self, line: str) -> bytes:
         self.command(line)

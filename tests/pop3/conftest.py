@@ -36,7 +36,7 @@ def start_server(ca: trustme.CA) -> Iterator[StartServer]:
     ) -> DevPop3Server:
         server = DevPop3Server(
             messages or [],
-            password=PASSWORD,
+            password=options.pop("password", PASSWORD),
             security=security,
             faults=faults,
             ca=options.pop("ca", ca),
