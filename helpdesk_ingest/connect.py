@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import structlog
+
 from helpdesk_ingest.config import MailboxSettings
-from helpdesk_ingest.pop3 import Authenticator, Endpoint, PasswordAuthenticator, Pop3Session
+from helpdesk_ingest.pop3 import (
+    Authenticator,
+    Endpoint,
+    PasswordAuthenticator,
+    Pop3Error,
+    Pop3Session,
+)
+from helpdesk_ingest.pop3.retry import retry_decision
+
+log = structlog.get_logger("helpdesk_ingest.connect")
 
 
 def endpoint_for(mailbox: MailboxSettings) -> Endpoint:
@@ -34,7 +45,25 @@ def open_mailbox(mailbox: MailboxSettings) -> Pop3Session:
     session = Pop3Session.connect(endpoint_for(mailbox))
     try:
         session.login(authenticator_for(mailbox))
+    except Pop3Error as exc:
+        session.close()
+        _log_refusal(mailbox, exc)
+        raise
     except BaseException:
         session.close()
         raise
+    log.info("pop3_logged_in", mailbox=mailbox.name, mechanism=session.mechanism)
     return session
+
+
+def _log_refusal(mailbox: MailboxSettings, exc: Pop3Error) -> None:
+    # One event per kind of refusal ([AUTH], [IN-USE], [SYS/TEMP]), so alerts tell them apart.
+    decision = retry_decision(exc)
+    log.warning(
+        decision.event,
+        mailbox=mailbox.name,
+        auth=mailbox.auth,
+        error=str(exc),
+        reason=decision.reason,
+        suggested_retry_s=round(decision.delay_s),
+    )
