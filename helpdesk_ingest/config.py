@@ -25,6 +25,7 @@ from pydantic_settings import (
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
+from helpdesk_ingest.oauth.settings import OAuthSettings
 from helpdesk_ingest.pop3.tls import parse_pin
 
 ENV_PREFIX = "HELPDESK_INGEST_"
@@ -94,6 +95,9 @@ class MailboxSettings(BaseModel):
     client_key_file: Path | None = Field(
         default=None, description="PEM key of client_cert_file, if not in that file."
     )
+    oauth: OAuthSettings | None = Field(
+        default=None, description="Token source for auth = xoauth2 or oauthbearer."
+    )
     connect_timeout_s: float = Field(default=30.0, gt=0, description="TCP and TLS set-up limit.")
     read_timeout_s: float = Field(default=120.0, gt=0, description="Limit for one server reply.")
     queue: str = Field(default="support", min_length=1, description="Queue of new tickets.")
@@ -106,6 +110,8 @@ class MailboxSettings(BaseModel):
                 "name must be 1-64 letters, digits, '.', '_' or '-', not starting with a symbol"
             )
         uses_password = self.auth not in ("xoauth2", "oauthbearer")
+        if not uses_password and self.oauth is None:
+            raise ValueError(f"auth = {self.auth} needs an [mailboxes.oauth] table")
         if uses_password and self.password is None and self.password_file is None:
             raise ValueError("set password or password_file")
         if self.password is not None and self.password_file is not None:

@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import threading
+
 import structlog
 
 from helpdesk_ingest.config import MailboxSettings
+from helpdesk_ingest.oauth import CachedTokenSource, OAuthSettings, token_source_for
 from helpdesk_ingest.pop3 import (
     Authenticator,
     Endpoint,
     PasswordAuthenticator,
     Pop3Error,
     Pop3Session,
+    TokenAuthenticator,
 )
 from helpdesk_ingest.pop3.retry import retry_decision
 
 log = structlog.get_logger("helpdesk_ingest.connect")
+
+# One cached token source per mailbox and OAuth settings, so tokens outlive a single poll.
+_token_sources: dict[tuple[str, OAuthSettings], CachedTokenSource] = {}
+_token_sources_lock = threading.Lock()
+
+
+def _token_source(name: str, oauth: OAuthSettings) -> CachedTokenSource:
+    with _token_sources_lock:
+        key = (name, oauth)
+        if key not in _token_sources:
+            _token_sources[key] = token_source_for(name, oauth)
+        return _token_sources[key]
 
 
 def endpoint_for(mailbox: MailboxSettings) -> Endpoint:
@@ -34,7 +50,13 @@ def endpoint_for(mailbox: MailboxSettings) -> Endpoint:
 def authenticator_for(mailbox: MailboxSettings) -> Authenticator:
     auth = mailbox.auth
     if auth == "xoauth2" or auth == "oauthbearer":
-        raise NotImplementedError
+        assert mailbox.oauth is not None  # guaranteed by MailboxSettings
+        return TokenAuthenticator(
+            username=mailbox.username,
+            token=_token_source(mailbox.name, mailbox.oauth),
+            mechanism=auth,
+            two_step=mailbox.oauth.two_step,
+        )
     return PasswordAuthenticator(
         username=mailbox.username, password=mailbox.password_value(), mechanism=auth
     )

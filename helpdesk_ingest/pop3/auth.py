@@ -144,7 +144,11 @@ class TokenAuthenticator:
     two_step: bool = False
 
     def authenticate(self, session: Pop3Session) -> None:
-        bearer = self.token()
+        try:
+            bearer = self.token()
+        except Exception as exc:
+            # The token source's messages are written to be safe to show; nothing was sent yet.
+            raise Pop3AuthError(f"no OAuth2 token for {self.username!r}: {exc}") from exc
         endpoint = session.endpoint
         mechanism: SaslMechanism = (
             XOAuth2(self.username, bearer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -65,3 +66,30 @@ def test_refusals_are_distinct_events(
     assert [entry["event"] for entry in logs] == [event]
     assert logs[0]["suggested_retry_s"] > 0
     assert logs[0]["log_level"] == "warning"
+
+
+def test_xoauth2_from_settings_with_a_token_command(start_server: StartServer) -> None:
+    server = start_server(sasl_mechanisms=("XOAUTH2",), oauth_token="cmd-token")
+    settings = MailboxSettings.model_validate(
+        {
+            "name": "m365",
+            "host": server.host,
+            "port": server.port,
+            "username": "support",
+            "auth": "xoauth2",
+            "ca_file": server.ca_pem_path,
+            "oauth": {
+                "token_command": [sys.executable, "-c", "print('cmd-token')"],
+                "two_step": True,
+            },
+        }
+    )
+    with capture_logs() as logs, open_mailbox(settings) as session:
+        assert session.mechanism == "XOAUTH2"
+    assert server.auth_forms == ["XOAUTH2 two-step"]
+    assert [entry["event"] for entry in logs] == ["oauth_token_refreshed", "pop3_logged_in"]
+
+
+def test_oauth_mechanisms_need_an_oauth_table() -> None:
+    with pytest.raises(ValueError, match="oauth"):
+        MailboxSettings(name="m", host="h", username="u", auth="oauthbearer")
