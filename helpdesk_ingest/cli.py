@@ -30,31 +30,37 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from helpdesk_ingest.scheduler import run_daemon
 
     runtime = build_runtime(settings)
-    mailboxes = runtime.enabled_mailboxes()
-    if not mailboxes:
-        raise ConfigError("mailboxes: no enabled mailbox is configured; nothing to poll")
-    jobs = {mailbox.name: partial(runtime.poll, mailbox) for mailbox in mailboxes}
-    return run_daemon(jobs, settings.poll_interval_s)
+    try:
+        mailboxes = runtime.enabled_mailboxes()
+        if not mailboxes:
+            raise ConfigError("mailboxes: no enabled mailbox is configured; nothing to poll")
+        jobs = {mailbox.name: partial(runtime.poll, mailbox) for mailbox in mailboxes}
+        return run_daemon(jobs, settings.poll_interval_s)
+    finally:
+        runtime.engine.dispose()
 
 
 def _cmd_poll(settings: Settings, args: argparse.Namespace) -> int:
     from helpdesk_ingest.runtime import build_runtime
 
     runtime = build_runtime(settings)
-    mailboxes = runtime.enabled_mailboxes()
-    if args.mailbox:
-        mailboxes = [settings.mailbox(name) for name in args.mailbox]
-    if not mailboxes:
-        raise ConfigError("mailboxes: no enabled mailbox is configured; nothing to poll")
-    stop = threading.Event()
-    results = [runtime.poll(mailbox, stop) for mailbox in mailboxes]
+    try:
+        mailboxes = runtime.enabled_mailboxes()
+        if args.mailbox:
+            mailboxes = [settings.mailbox(name) for name in args.mailbox]
+        if not mailboxes:
+            raise ConfigError("mailboxes: no enabled mailbox is configured; nothing to poll")
+        stop = threading.Event()
+        results = [runtime.poll(mailbox, stop) for mailbox in mailboxes]
+    finally:
+        runtime.engine.dispose()
     return EXIT_OK if all(result.succeeded for result in results) else EXIT_FAILED
 
 
 def _cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     from helpdesk_ingest.runtime import build_runtime, safe_database_url
 
-    build_runtime(settings, migrate=True)
+    build_runtime(settings, migrate=True).engine.dispose()
     log.info("database_migrated", database=safe_database_url(settings.database_url_value))
     return EXIT_OK
 
