@@ -25,8 +25,11 @@ from pydantic_settings import (
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
+from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.oauth.settings import OAuthSettings
 from helpdesk_ingest.pop3.tls import parse_pin
+from helpdesk_ingest.routing.rules import RoutingRule
+from helpdesk_ingest.store.threading import FollowUpSettings
 
 ENV_PREFIX = "HELPDESK_INGEST_"
 CONFIG_ENV_VAR = f"{ENV_PREFIX}CONFIG"
@@ -182,6 +185,18 @@ class Settings(BaseSettings):
     )
     mailboxes: list[MailboxSettings] = Field(
         default_factory=list, description="The mailboxes to drain."
+    )
+    hygiene: HygieneSettings = Field(
+        default_factory=HygieneSettings,
+        description="Auto-replies, bounces, own mail and rate limits; see [hygiene].",
+    )
+    follow_up: FollowUpSettings = Field(
+        default_factory=FollowUpSettings,
+        description="Which mail continues an existing ticket; see [follow_up].",
+    )
+    routing: list[RoutingRule] = Field(
+        default_factory=list,
+        description="Routing rules ([[routing]]), first match wins; checked at start-up.",
     )
 
     @model_validator(mode="after")

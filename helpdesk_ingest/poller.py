@@ -20,10 +20,18 @@ import structlog
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from helpdesk_ingest.hygiene import classify
 from helpdesk_ingest.message import ParseFailure
 from helpdesk_ingest.parsing import parse_message
 from helpdesk_ingest.pop3 import Pop3Error, Pop3ServerError, Pop3Session
-from helpdesk_ingest.store.ingest import IngestOutcome, ingest_message, quarantine_message
+from helpdesk_ingest.routing import RoutingRule, route
+from helpdesk_ingest.store.ingest import (
+    DEFAULT_POLICY,
+    IngestOutcome,
+    IngestPolicy,
+    ingest_message,
+    quarantine_message,
+)
 from helpdesk_ingest.store.polls import finish_poll_run, start_poll_run
 
 log = structlog.get_logger("helpdesk_ingest.poller")
@@ -43,6 +51,8 @@ class PollOptions:
     ticket_tag_pattern: re.Pattern[str]
     checkpoint_every: int = 100
     max_messages: int = 1000
+    routing_rules: tuple[RoutingRule, ...] = ()
+    policy: IngestPolicy = DEFAULT_POLICY
 
 
 @dataclass
@@ -121,6 +131,9 @@ def store_one(
                 queue=options.queue,
                 ticket_tag_pattern=options.ticket_tag_pattern,
                 now=utc_now(),
+                classification=classify(raw, parsed, options.policy.hygiene),
+                decision=route(options.routing_rules, mailbox, parsed),
+                policy=options.policy,
             )
     except Exception as exc:
         if is_database_outage(exc):
@@ -173,6 +186,7 @@ def handle_message(
         size=len(raw),
         sha256=sha256[:12],
         outcome=outcome.kind,
+        reason=outcome.reason,
         ticket=outcome.ticket_number,
         new_ticket=outcome.new_ticket,
         ms=round((time.perf_counter() - started) * 1000, 1),

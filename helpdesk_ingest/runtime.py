@@ -13,6 +13,7 @@ from helpdesk_ingest.config import MailboxSettings, Settings
 from helpdesk_ingest.connect import open_mailbox
 from helpdesk_ingest.poller import PollOptions, PollResult, poll_mailbox
 from helpdesk_ingest.store.database import make_engine, make_sessionmaker
+from helpdesk_ingest.store.ingest import IngestPolicy
 from helpdesk_ingest.store.migrations import require_current_schema, upgrade_to_head
 
 
@@ -28,6 +29,8 @@ class Runtime:
             ticket_tag_pattern=self.settings.ticket_tag_regex,
             checkpoint_every=self.settings.checkpoint_every,
             max_messages=self.settings.max_messages_per_poll,
+            routing_rules=tuple(self.settings.routing),
+            policy=IngestPolicy(self.settings.hygiene, self.settings.follow_up),
         )
 
     def poll(self, mailbox: MailboxSettings, stop: threading.Event | None = None) -> PollResult:

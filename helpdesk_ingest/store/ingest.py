@@ -6,25 +6,35 @@ These functions add and flush; the caller owns the transaction and commits it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from helpdesk_ingest.hygiene import Classification, HygieneSettings
+from helpdesk_ingest.hygiene.classify import CUSTOMER
 from helpdesk_ingest.message import ParsedMessage
+from helpdesk_ingest.routing.rules import NO_ROUTE, RouteDecision
 from helpdesk_ingest.store.articles import add_inbound_article
+from helpdesk_ingest.store.bounces import mark_undeliverable
 from helpdesk_ingest.store.concurrency import lock_message_id
 from helpdesk_ingest.store.contacts import upsert_contact
 from helpdesk_ingest.store.models import (
     MESSAGE_ID_LENGTH,
     Article,
+    Contact,
     QuarantinedMessage,
     RawMessage,
     Ticket,
 )
-from helpdesk_ingest.store.threading import find_ticket
+from helpdesk_ingest.store.ratelimit import (
+    RATE_LIMIT_REASON,
+    reply_loop_on_ticket,
+    sender_over_limit,
+)
+from helpdesk_ingest.store.threading import FollowUpSettings, ThreadMatch, find_thread
 from helpdesk_ingest.store.values import db_text
 
 # Ticket numbers are the row id plus this offset: unique under concurrent writers without a
@@ -38,6 +48,19 @@ class IngestOutcome:
     ticket_number: int | None = None
     new_ticket: bool = False
     article_id: int | None = None
+    # Why a message went to quarantine; left out of equality so outcomes compare by effect.
+    reason: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class IngestPolicy:
+    """The settings that shape the ingest transaction beyond the mailbox's queue."""
+
+    hygiene: HygieneSettings = field(default_factory=HygieneSettings)
+    follow_up: FollowUpSettings = field(default_factory=FollowUpSettings)
+
+
+DEFAULT_POLICY = IngestPolicy()
 
 
 def find_stored(session: Session, mailbox: str, sha256: str) -> IngestOutcome | None:
@@ -66,14 +89,18 @@ def _new_ticket(
     queue: str,
     requester_id: int | None,
     now: datetime,
+    decision: RouteDecision = NO_ROUTE,
+    linked: Ticket | None = None,
 ) -> Ticket:
     ticket = Ticket(
         subject=db_text(parsed.subject),
         status="new",
-        priority="normal",
-        queue=queue,
+        priority=decision.priority or "normal",
+        queue=decision.queue or queue,
         requester_id=requester_id,
         mailbox=mailbox,
+        tags=list(decision.tags),
+        linked_ticket_id=linked.id if linked else None,
         created_at=now,
         updated_at=now,
     )
@@ -93,16 +120,19 @@ def ingest_message(
     queue: str,
     ticket_tag_pattern: re.Pattern[str],
     now: datetime,
+    classification: Classification = CUSTOMER,
+    decision: RouteDecision = NO_ROUTE,
+    policy: IngestPolicy = DEFAULT_POLICY,
 ) -> IngestOutcome:
-    """Store one parsed message; idempotent on (mailbox, sha256) and on inbound Message-ID."""
+    """Store one parsed message; idempotent on (mailbox, sha256) and on inbound Message-ID.
+
+    Mail that must not become an article (a routing rule's quarantine, our own mail coming back,
+    a storm, an automatic mail answering no ticket) is kept in quarantine with its reason.
+    """
     stored = find_stored(session, mailbox, sha256)
     if stored is not None:
         return stored
     message_id = db_text(parsed.message_id, MESSAGE_ID_LENGTH)
-    raw_row = RawMessage(
-        mailbox=mailbox, sha256=sha256, size=len(raw), content=raw, received_at=now
-    )
-    session.add(raw_row)
     lock_message_id(session, message_id)
     same_message = session.execute(
         select(Article.ticket_id, Ticket.number)
@@ -111,28 +141,119 @@ def ingest_message(
     ).first()
     if same_message is not None:
         # The same mail reached us through another support address: one article is enough.
+        raw_row = _add_raw(session, mailbox, raw, sha256, now)
         raw_row.ticket_id = same_message.ticket_id
         session.flush()
         return IngestOutcome("duplicate", ticket_number=same_message.number)
 
+    def hold(reason: str, detail: str) -> IngestOutcome:
+        return quarantine_message(
+            session, mailbox=mailbox, raw=raw, sha256=sha256, reason=reason, detail=detail, now=now
+        )
+
+    if decision.quarantine:
+        return hold("routing", f"routing rule {decision.rule}")
+    if classification.kind == "loop":
+        return hold("loop", " ".join(classification.flags))
     sender = parsed.from_address
     contact = upsert_contact(session, sender, now) if sender and sender.email else None
-    ticket = find_ticket(session, parsed, ticket_tag_pattern)
+    held = sender_over_limit(session, policy.hygiene.rate_limits, contact, now)
+    if held:
+        return hold(RATE_LIMIT_REASON, held)
+    thread = find_thread(
+        session,
+        parsed,
+        contact,
+        ticket_tag_pattern=ticket_tag_pattern,
+        settings=policy.follow_up,
+        extra_message_ids=tuple(filter(None, [classification.original_message_id])),
+        now=now,
+    )
+    if classification.kind == "bounce":
+        mark_undeliverable(
+            session, classification.failed_recipients, classification.dsn_status, now
+        )
+    ticket = thread.ticket
+    if classification.automatic:
+        if ticket is not None:
+            loop = reply_loop_on_ticket(session, policy.hygiene.rate_limits, ticket, now)
+            if loop:
+                return hold(RATE_LIMIT_REASON, loop)
+        elif not _automatic_opens_ticket(classification, policy.hygiene):
+            return hold(classification.kind, " ".join(classification.flags))
+    else:
+        thread = _follow_up_on(thread, policy.follow_up, now)
+    return _store_article(
+        session, mailbox, raw, sha256, parsed, queue, now, classification, decision, thread, contact
+    )
+
+
+def _add_raw(session: Session, mailbox: str, raw: bytes, sha256: str, now: datetime) -> RawMessage:
+    raw_row = RawMessage(
+        mailbox=mailbox, sha256=sha256, size=len(raw), content=raw, received_at=now
+    )
+    session.add(raw_row)
+    return raw_row
+
+
+def _automatic_opens_ticket(classification: Classification, hygiene: HygieneSettings) -> bool:
+    if classification.kind == "bounce":
+        return hygiene.bounce_opens_ticket
+    return hygiene.auto_reply_opens_ticket
+
+
+def _follow_up_on(thread: ThreadMatch, settings: FollowUpSettings, now: datetime) -> ThreadMatch:
+    """A customer's follow-up reopens a closed ticket, or after a while starts a linked one."""
+    ticket = thread.ticket
+    if ticket is None or ticket.status not in settings.closed_statuses:
+        return thread
+    if now - ticket.updated_at > timedelta(days=settings.reopen_within_days):
+        return ThreadMatch(None, linked=ticket)
+    ticket.status = "open"
+    return thread
+
+
+def _store_article(
+    session: Session,
+    mailbox: str,
+    raw: bytes,
+    sha256: str,
+    parsed: ParsedMessage,
+    queue: str,
+    now: datetime,
+    classification: Classification,
+    decision: RouteDecision,
+    thread: ThreadMatch,
+    contact: Contact | None,
+) -> IngestOutcome:
+    raw_row = _add_raw(session, mailbox, raw, sha256, now)
+    ticket = thread.ticket
     new_ticket = ticket is None
     if ticket is None:
-        ticket = _new_ticket(session, parsed, mailbox, queue, contact.id if contact else None, now)
-    else:
-        if ticket.status == "closed":
-            ticket.status = "open"
+        requester_id = contact.id if contact else None
+        ticket = _new_ticket(
+            session, parsed, mailbox, queue, requester_id, now, decision, thread.linked
+        )
+    elif not classification.automatic:
+        # An out-of-office or a bounce is no news for the agent: the ticket keeps its place.
         ticket.updated_at = now
     raw_row.ticket_id = ticket.id
     session.flush()
     article = add_inbound_article(
         session, ticket=ticket, raw_row=raw_row, contact=contact, parsed=parsed, now=now
     )
+    article.flags = [*classification.flags, *_bounce_flags(classification)]
+    article.is_auto_reply = classification.kind == "auto-reply"
+    article.is_bounce = classification.kind == "bounce"
+    session.flush()
     return IngestOutcome(
         "ingested", ticket_number=ticket.number, new_ticket=new_ticket, article_id=article.id
     )
+
+
+def _bounce_flags(classification: Classification) -> list[str]:
+    status = [f"status:{classification.dsn_status}"] if classification.dsn_status else []
+    return status + [f"failed:{address}" for address in classification.failed_recipients]
 
 
 def quarantine_message(
@@ -161,4 +282,4 @@ def quarantine_message(
         )
     )
     session.flush()
-    return IngestOutcome("quarantined")
+    return IngestOutcome("quarantined", reason=reason)

@@ -75,6 +75,9 @@ class Contact(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(EMAIL_LENGTH), unique=True)
     display_name: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    # Set when a bounce names this address; the helpdesk app can warn before mailing it again.
+    undeliverable_at: Mapped[datetime | None]
+    undeliverable_status: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -90,6 +93,9 @@ class Ticket(Base):
     queue: Mapped[str] = mapped_column(String(100))
     requester_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     mailbox: Mapped[str] = mapped_column(String(64))
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    # The ticket this one was split from: a stranger's mail naming it, or a late follow-up.
+    linked_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -116,7 +122,11 @@ class RawMessage(Base):
 
 class Article(Base):
     __tablename__ = "articles"
-    __table_args__ = (Index("ix_articles_message_id", "message_id"),)
+    __table_args__ = (
+        Index("ix_articles_message_id", "message_id"),
+        Index("ix_articles_contact_id_created_at", "contact_id", "created_at"),
+        Index("ix_articles_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -135,6 +145,10 @@ class Article(Base):
     body_html: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     defects: Mapped[list[Any]] = mapped_column(default=list)
+    # The hygiene verdict: short codes such as "auto-submitted" or "dsn" saying why.
+    flags: Mapped[list[Any]] = mapped_column(default=list)
+    is_auto_reply: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_bounce: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
 
     ticket: Mapped[Ticket] = relationship(back_populates="articles")

@@ -1,17 +1,81 @@
-"""Which ticket a message follows up on, if any."""
+"""Which ticket a message follows up on, if any, by the documented follow-up rules.
+
+The rules run in order and the first that names a ticket wins:
+
+1. In-Reply-To, then References newest first, naming any stored article (inbound or outbound).
+2. A ticket tag in the subject, trusted only from the ticket's requester or a previous
+   participant; anyone else gets a new ticket linked to the named one.
+3. Optionally, the same sender with the same normalised subject within a window.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk_ingest.message import ParsedMessage
-from helpdesk_ingest.store.models import MESSAGE_ID_LENGTH, Article, Ticket
+from helpdesk_ingest.store.models import MESSAGE_ID_LENGTH, Article, Contact, Ticket
 from helpdesk_ingest.store.values import db_text
 
 DEFAULT_TICKET_TAG = r"\[#(?P<number>\d+)\]"
+# Reply and forward prefixes in the languages support mail most often arrives in.
+_SUBJECT_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|antw|vs|tr)\s*(\[\d+\])?\s*:\s*)+", re.I)
+_RECENT_ARTICLES = 50
+
+
+class FollowUpSettings(BaseModel):
+    """The follow-up rules that are settings; docs/threading-and-hygiene.md explains each."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    trust_tag_from_participants_only: bool = Field(
+        default=True,
+        description=(
+            "A subject ticket tag counts only from the requester or a previous participant; "
+            "anyone else opens a new ticket linked to the named one."
+        ),
+    )
+    same_subject_window_h: float | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            "Thread by same sender and normalised subject within this many hours; null: off."
+        ),
+    )
+    reopen_within_days: float = Field(
+        default=30.0,
+        ge=0,
+        description=(
+            "A follow-up on a closed ticket reopens it within this many days of its last "
+            "update; later, it opens a new ticket linked to the closed one."
+        ),
+    )
+    closed_statuses: list[str] = Field(
+        default_factory=lambda: ["closed"], description="Ticket statuses that count as closed."
+    )
+
+
+Rule = Literal["message-id", "ticket-tag", "same-subject"]
+
+
+@dataclass(frozen=True)
+class ThreadMatch:
+    """The ticket to add to (``ticket``) or, with ``ticket`` None, the one to link a new one to."""
+
+    ticket: Ticket | None
+    rule: Rule | None = None
+    linked: Ticket | None = None
+
+
+def normalise_subject(subject: str) -> str:
+    """The subject without reply and forward prefixes, a ticket tag or extra white space."""
+    return " ".join(_SUBJECT_PREFIX.sub("", subject).split()).casefold()
 
 
 def ticket_by_message_ids(session: Session, message_ids: list[str]) -> Ticket | None:
@@ -38,18 +102,66 @@ def ticket_by_tag(session: Session, subject: str, pattern: re.Pattern[str]) -> T
     return None
 
 
-def find_ticket(
-    session: Session, parsed: ParsedMessage, ticket_tag_pattern: re.Pattern[str]
-) -> Ticket | None:
-    """In-Reply-To first, then References newest first, then a ticket tag in the subject.
+def is_participant(session: Session, ticket: Ticket, contact: Contact | None) -> bool:
+    """The contact asked on this ticket or wrote an article on it before."""
+    if contact is None:
+        return False
+    if ticket.requester_id == contact.id:
+        return True
+    wrote = session.scalar(
+        select(Article.id)
+        .where(Article.ticket_id == ticket.id, Article.contact_id == contact.id)
+        .limit(1)
+    )
+    return wrote is not None
 
-    Each rule is one function, so a rule such as "trust a tag only from a ticket participant"
-    can be added between them.
-    """
+
+def ticket_by_same_subject(
+    session: Session, contact: Contact, subject: str, since: datetime
+) -> Ticket | None:
+    wanted = normalise_subject(subject)
+    if not wanted:
+        return None
+    recent = session.execute(
+        select(Article.ticket_id, Ticket.subject)
+        .join(Ticket, Ticket.id == Article.ticket_id)
+        .where(Article.contact_id == contact.id, Article.created_at >= since)
+        .order_by(Article.id.desc())
+        .limit(_RECENT_ARTICLES)
+    ).all()
+    for ticket_id, ticket_subject in recent:
+        if normalise_subject(ticket_subject) == wanted:
+            return session.get(Ticket, ticket_id)
+    return None
+
+
+def find_thread(
+    session: Session,
+    parsed: ParsedMessage,
+    contact: Contact | None,
+    *,
+    ticket_tag_pattern: re.Pattern[str],
+    settings: FollowUpSettings,
+    extra_message_ids: tuple[str, ...] = (),
+    now: datetime,
+) -> ThreadMatch:
+    """Apply the follow-up rules in order; ``extra_message_ids`` (a bounce's original) go last."""
     candidates = [
         db_text(message_id, MESSAGE_ID_LENGTH)
-        for message_id in (*parsed.in_reply_to, *reversed(parsed.references))
+        for message_id in (*parsed.in_reply_to, *reversed(parsed.references), *extra_message_ids)
     ]
-    return ticket_by_message_ids(session, candidates) or ticket_by_tag(
-        session, parsed.subject, ticket_tag_pattern
-    )
+    ticket = ticket_by_message_ids(session, candidates)
+    if ticket is not None:
+        return ThreadMatch(ticket, "message-id")
+    tagged = ticket_by_tag(session, parsed.subject, ticket_tag_pattern)
+    if tagged is not None:
+        trusted = not settings.trust_tag_from_participants_only or is_participant(
+            session, tagged, contact
+        )
+        return ThreadMatch(tagged, "ticket-tag") if trusted else ThreadMatch(None, linked=tagged)
+    if settings.same_subject_window_h is not None and contact is not None:
+        since = now - timedelta(hours=settings.same_subject_window_h)
+        ticket = ticket_by_same_subject(session, contact, parsed.subject, since)
+        if ticket is not None:
+            return ThreadMatch(ticket, "same-subject")
+    return ThreadMatch(None)

@@ -1,0 +1,74 @@
+"""The classify step of the pipeline: one verdict per message, recorded on its article."""
+
+from __future__ import annotations
+
+import email
+from dataclasses import dataclass
+from typing import Literal
+
+from helpdesk_ingest.hygiene.autoreply import auto_reply_flags
+from helpdesk_ingest.hygiene.bounce import Envelope, detect_bounce
+from helpdesk_ingest.hygiene.settings import HygieneSettings
+from helpdesk_ingest.message import ParsedMessage
+
+Kind = Literal["customer", "auto-reply", "bounce", "loop"]
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """What kind of mail this is and why.
+
+    ``flags`` are short stable codes (``auto-submitted``, ``dsn``, ``own-address``…) stored on the
+    article. A loop (our own mail coming back) beats a bounce, which beats an auto-reply.
+    """
+
+    kind: Kind
+    flags: tuple[str, ...] = ()
+    failed_recipients: tuple[str, ...] = ()
+    dsn_status: str | None = None
+    original_message_id: str | None = None
+
+    @property
+    def automatic(self) -> bool:
+        return self.kind in {"auto-reply", "bounce"}
+
+
+CUSTOMER = Classification("customer")
+
+
+def _loop_flags(parsed: ParsedMessage, settings: HygieneSettings) -> tuple[str, ...]:
+    flags = []
+    sender = parsed.from_address.email.strip().lower() if parsed.from_address else ""
+    if sender and sender in settings.own_address_set():
+        flags.append("own-address")
+    if parsed.header(settings.loop_header) is not None:
+        flags.append("own-loop-header")
+    return tuple(flags)
+
+
+def classify(raw: bytes, parsed: ParsedMessage, settings: HygieneSettings) -> Classification:
+    """Pure: the raw bytes and their parse in, a verdict out."""
+    # The parser's value has no MIME tree; report parts and DSN fields need one.
+    message = email.message_from_bytes(raw)
+    auto_flags = auto_reply_flags(parsed, message)
+    loop_flags = _loop_flags(parsed, settings)
+    if loop_flags:
+        return Classification("loop", (*loop_flags, *auto_flags))
+    envelope = Envelope(
+        sender=parsed.from_address.email if parsed.from_address else "",
+        from_header=parsed.header("From") or "",
+        subject=parsed.subject,
+        null_return_path="null-return-path" in auto_flags,
+    )
+    bounce = detect_bounce(message, envelope)
+    if bounce is not None:
+        return Classification(
+            "bounce",
+            (*bounce.reasons, *auto_flags),
+            failed_recipients=bounce.failed_recipients,
+            dsn_status=bounce.status,
+            original_message_id=bounce.original_message_id,
+        )
+    if auto_flags:
+        return Classification("auto-reply", auto_flags)
+    return CUSTOMER

@@ -1,0 +1,36 @@
+"""What a bounce teaches about our contacts: which addresses no longer take mail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from helpdesk_ingest.store.contacts import normalise_email
+from helpdesk_ingest.store.models import EMAIL_LENGTH, Contact
+from helpdesk_ingest.store.values import db_text
+
+
+def is_permanent(status: str | None) -> bool:
+    """RFC 3464 class 5 is permanent; 4 (delayed, retrying) says nothing about the address yet.
+
+    A bounce without a Status field comes from an MTA that only reports final failures.
+    """
+    return status is None or status.startswith("5")
+
+
+def mark_undeliverable(
+    session: Session, recipients: tuple[str, ...], status: str | None, now: datetime
+) -> int:
+    """Flag the known contacts among ``recipients``; returns how many were flagged."""
+    if not recipients or not is_permanent(status):
+        return 0
+    emails = {db_text(normalise_email(address), EMAIL_LENGTH) for address in recipients}
+    result = session.execute(
+        update(Contact)
+        .where(Contact.email.in_(emails))
+        .values(undeliverable_at=now, undeliverable_status=db_text(status, 32), updated_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
