@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from helpdesk_ingest.cli import main
 from helpdesk_ingest.store.database import make_engine, make_sessionmaker
 from helpdesk_ingest.store.models import Article, Attachment, QuarantinedMessage, RawMessage, Ticket
+from tests.support.dovecot import DovecotServer, MailboxAccount
 
 HERE = Path(__file__).resolve().parent
 
@@ -69,8 +70,8 @@ def _reset_logging() -> Iterator[None]:
 def write_config(
     tmp_path: Path,
     database_url: str,
-    dovecot: Any,
-    account: Any,
+    dovecot: DovecotServer,
+    account: MailboxAccount,
     *,
     security: str = "tls",
     extra: str = "",
@@ -123,7 +124,7 @@ def log_events(output: str) -> list[dict[str, Any]]:
 def test_poll_drains_dovecot_into_tickets(
     tmp_path: Path,
     database_url: str,
-    dovecot: Any,
+    dovecot: DovecotServer,
     security: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -161,7 +162,7 @@ def test_poll_drains_dovecot_into_tickets(
 
 @pytest.mark.parametrize("kill_point", ["before-quit", "after-commit:2"])
 def test_killed_poll_then_second_poll_stores_each_message_once(
-    tmp_path: Path, database_url: str, dovecot: Any, kill_point: str
+    tmp_path: Path, database_url: str, dovecot: DovecotServer, kill_point: str
 ) -> None:
     account = dovecot.new_mailbox()
     for number in range(1, 5):
@@ -191,7 +192,7 @@ def test_killed_poll_then_second_poll_stores_each_message_once(
 
 
 def test_unreachable_database_deletes_nothing(
-    tmp_path: Path, dovecot: Any, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, dovecot: DovecotServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     account = dovecot.new_mailbox()
     dovecot.deliver(account, customer_mail(1))
@@ -211,7 +212,7 @@ def test_unreachable_database_deletes_nothing(
 
 
 def test_untrusted_certificate_is_refused(
-    tmp_path: Path, sqlite_url: str, dovecot: Any, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, sqlite_url: str, dovecot: DovecotServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import trustme
 
@@ -229,7 +230,7 @@ def test_untrusted_certificate_is_refused(
 
 
 def test_check_reports_tls_and_message_count(
-    tmp_path: Path, sqlite_url: str, dovecot: Any, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, sqlite_url: str, dovecot: DovecotServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     account = dovecot.new_mailbox()
     dovecot.deliver(account, customer_mail(1))
@@ -244,13 +245,15 @@ def test_check_reports_tls_and_message_count(
 
 
 def test_sigterm_during_backlog_finishes_message_and_exits_zero(
-    tmp_path: Path, database_url: str, dovecot: Any
+    tmp_path: Path, database_url: str, dovecot: DovecotServer
 ) -> None:
     account = dovecot.new_mailbox()
     total = 150
     for number in range(1, total + 1):
         dovecot.deliver(account, customer_mail(number))
-    config = write_config(tmp_path, database_url, dovecot, account, extra="checkpoint_every = 1000\n")
+    config = write_config(
+        tmp_path, database_url, dovecot, account, extra="checkpoint_every = 1000\n"
+    )
     daemon = subprocess.Popen(
         [sys.executable, "-m", "helpdesk_ingest.cli", "--config", str(config), "run"],
         stdout=subprocess.PIPE,
@@ -271,6 +274,6 @@ def test_sigterm_during_backlog_finishes_message_and_exits_zero(
     assert '"daemon_stopped"' in remaining_out
     stored = counts(database_url)["RawMessage"]
     left = dovecot.count(account)
-    # Every message is either stored and deleted, or untouched on the server: never both, never neither.
+    # Each message is stored and deleted, or untouched on the server: never both, never neither.
     assert stored + left == total
     assert 1 <= stored < total
