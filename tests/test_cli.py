@@ -38,7 +38,7 @@ def config_file(tmp_path: Path, database: Path, extra: str = "") -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
         f'database_url = "sqlite:///{database}"\n'
-        "log_format = \"json\"\n"
+        'log_format = "json"\n'
         f"{extra}"
         "[[mailboxes]]\n"
         'name = "support"\n'
