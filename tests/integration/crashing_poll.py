@@ -1,7 +1,9 @@
 """Run `helpdesk-ingest poll` in this process and SIGKILL it at a chosen protocol step.
 
-    python crashing_poll.py CONFIG before-quit     # every message committed and DELE'd, no QUIT
+    python crashing_poll.py CONFIG after-retr:N    # message N downloaded, nothing stored yet
     python crashing_poll.py CONFIG after-commit:N  # message N committed, its DELE never sent
+    python crashing_poll.py CONFIG after-dele:N    # message N DELE'd, the session never QUITs
+    python crashing_poll.py CONFIG before-quit     # every message committed and DELE'd, no QUIT
 
 A real process death, not an exception: nothing after the kill point runs, no `finally`, no
 QUIT, exactly as after a power cut or the OOM killer.
@@ -31,19 +33,19 @@ def crash_before_quit() -> None:
     Pop3Session.quit = quit_never  # type: ignore[method-assign]
 
 
-def crash_after_commit(victim: int) -> None:
-    real_store = poller.store_one
-    stored = 0
+def crash_after_nth_call(owner: Any, name: str, victim: int) -> None:
+    real = getattr(owner, name)
+    calls = 0
 
-    def store_then_die(*args: Any, **kwargs: Any) -> Any:
-        nonlocal stored
-        outcome = real_store(*args, **kwargs)
-        stored += 1
-        if stored == victim:
+    def call_then_die(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        result = real(*args, **kwargs)
+        calls += 1
+        if calls == victim:
             die()
-        return outcome
+        return result
 
-    poller.store_one = store_then_die  # type: ignore[assignment]
+    setattr(owner, name, call_then_die)
 
 
 if __name__ == "__main__":
@@ -51,7 +53,11 @@ if __name__ == "__main__":
     if point == "before-quit":
         crash_before_quit()
     elif point.startswith("after-commit:"):
-        crash_after_commit(int(point.split(":", 1)[1]))
+        crash_after_nth_call(poller, "store_one", int(point.split(":", 1)[1]))
+    elif point.startswith("after-retr:"):
+        crash_after_nth_call(Pop3Session, "retr", int(point.split(":", 1)[1]))
+    elif point.startswith("after-dele:"):
+        crash_after_nth_call(Pop3Session, "dele", int(point.split(":", 1)[1]))
     else:
         raise SystemExit(f"unknown kill point {point}")
     sys.exit(main(["--config", config, "--log-format", "json", "poll"]))

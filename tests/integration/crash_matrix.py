@@ -1,0 +1,211 @@
+"""The crash matrix: SIGKILL the daemon again and again until the mailbox is drained.
+
+Every kill is a real process death (no `finally`, no QUIT). Afterwards every message delivered
+must be stored exactly once and none may be left on the server. Run a larger matrix by hand:
+
+    python -m tests.integration.crash_matrix --messages 500 --random-kills 200 \
+        --database postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+(the database named there must exist; a fresh one is created in it per run and dropped.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from helpdesk_ingest.store.database import make_engine, make_sessionmaker
+from helpdesk_ingest.store.models import Article, RawMessage
+from tests.support.dovecot import DovecotServer, MailboxAccount
+
+HERE = Path(__file__).resolve().parent
+PROTOCOL_STEPS = ("after-retr", "after-commit", "after-dele", "before-quit")
+
+
+def numbered_mail(number: int) -> bytes:
+    return (
+        f"From: Customer {number} <c{number}@example.org>\r\n"
+        f"To: support@example.com\r\n"
+        f"Subject: Case {number}\r\n"
+        f"Message-ID: <crash-{number}@example.org>\r\n"
+        f"\r\n"
+        f"Body of case {number}.\r\n"
+    ).encode()
+
+
+@dataclass
+class MatrixResult:
+    delivered: int
+    kills: int
+    stored_raw: int
+    stored_articles: int
+    distinct_message_ids: int
+    left_on_server: int
+
+    @property
+    def lost(self) -> int:
+        return self.delivered - self.distinct_message_ids
+
+    @property
+    def duplicated(self) -> int:
+        return self.stored_articles - self.distinct_message_ids
+
+
+def write_config(
+    path: Path, database_url: str, dovecot: DovecotServer, account: MailboxAccount
+) -> Path:
+    path.write_text(
+        f'database_url = "{database_url}"\n'
+        'log_format = "json"\n'
+        "migrate_on_start = true\n"
+        "poll_interval_s = 0.2\n"
+        "checkpoint_every = 7\n"
+        "[[mailboxes]]\n"
+        'name = "support"\n'
+        f'host = "{dovecot.host}"\n'
+        f"port = {dovecot.pop3s_port}\n"
+        f'username = "{account.username}"\n'
+        f'password = "{account.password}"\n'
+        f'ca_file = "{dovecot.ca_file}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def _kill_at_step(config: Path, step: str, victim: int) -> bool:
+    """One `poll` killed at a protocol step; True when the kill happened."""
+    completed = subprocess.run(
+        [sys.executable, str(HERE / "crashing_poll.py"), str(config), f"{step}:{victim}"]
+        if step != "before-quit"
+        else [sys.executable, str(HERE / "crashing_poll.py"), str(config), step],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    return completed.returncode == -signal.SIGKILL
+
+
+def _kill_at_random(config: Path, rng: random.Random) -> None:
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "helpdesk_ingest.cli", "--config", str(config), "run"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    # Start-up (imports, schema check, TLS) takes about half a second; kill across that and the
+    # pass itself.
+    time.sleep(rng.uniform(0.2, 1.5))
+    daemon.send_signal(signal.SIGKILL)
+    daemon.wait(timeout=30)
+
+
+def _drain(config: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "helpdesk_ingest.cli", "--config", str(config), "poll"],
+        capture_output=True,
+        timeout=300,
+        check=True,
+    )
+
+
+def run_matrix(
+    dovecot: DovecotServer,
+    database_url: str,
+    work_dir: Path,
+    *,
+    messages: int,
+    random_kills: int,
+    seed: int = 1,
+) -> MatrixResult:
+    rng = random.Random(seed)
+    account = dovecot.new_mailbox()
+    for number in range(1, messages + 1):
+        dovecot.deliver(account, numbered_mail(number))
+    config = write_config(work_dir / "crash-matrix.toml", database_url, dovecot, account)
+    kills = 0
+    for step in PROTOCOL_STEPS:
+        if dovecot.count(account):
+            kills += _kill_at_step(config, step, rng.randint(1, 5))
+    for _ in range(random_kills):
+        if not dovecot.count(account):
+            break
+        _kill_at_random(config, rng)
+        kills += 1
+    _drain(config)
+    engine = make_engine(database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            stored_raw = session.scalar(select(func.count()).select_from(RawMessage)) or 0
+            stored_articles = session.scalar(select(func.count()).select_from(Article)) or 0
+            distinct = session.scalar(select(func.count(func.distinct(Article.message_id)))) or 0
+    finally:
+        engine.dispose()
+    return MatrixResult(
+        delivered=messages,
+        kills=kills,
+        stored_raw=stored_raw,
+        stored_articles=stored_articles,
+        distinct_message_ids=distinct,
+        left_on_server=dovecot.count(account),
+    )
+
+
+def main() -> int:
+    from tests.support.databases import reachable_admin, throwaway_database
+    from tests.support.dovecot import start_dovecot
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--messages", type=int, default=200)
+    parser.add_argument("--random-kills", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--database", default="sqlite", help="'sqlite' or a PostgreSQL URL")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="crash-matrix-"))
+    root.chmod(0o755)
+    dovecot = start_dovecot(root / "dovecot")
+    try:
+        if args.database == "sqlite":
+            result = run_matrix(
+                dovecot,
+                f"sqlite:///{root / 'helpdesk.db'}",
+                root,
+                messages=args.messages,
+                random_kills=args.random_kills,
+                seed=args.seed,
+            )
+        else:
+            admin = reachable_admin(args.database)
+            if admin is None:
+                print(f"no database server answers at {args.database}", file=sys.stderr)
+                return 2
+            with throwaway_database(admin) as url:
+                result = run_matrix(
+                    dovecot,
+                    url,
+                    root,
+                    messages=args.messages,
+                    random_kills=args.random_kills,
+                    seed=args.seed,
+                )
+            admin.dispose()
+    finally:
+        dovecot.stop()
+    print(
+        f"messages {result.delivered}, kills survived {result.kills}, "
+        f"stored {result.stored_raw}, lost {result.lost}, duplicated {result.duplicated}, "
+        f"left on server {result.left_on_server}"
+    )
+    ok = result.lost == 0 and result.duplicated == 0 and result.left_on_server == 0
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
