@@ -169,8 +169,7 @@ def main() -> int:
     parser.add_argument("--database", default="sqlite", help="'sqlite' or a PostgreSQL URL")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="crash-matrix-"))
-    root.chmod(0o755)
-    dovecot = start_dovecot(root / "dovecot")
+    dovecot = start_dovecot(Path(tempfile.mkdtemp(prefix="crash-matrix-dovecot-")))
     try:
         if args.database == "sqlite":
             result = run_matrix(
