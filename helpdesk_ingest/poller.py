@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk_ingest.hygiene import classify
-from helpdesk_ingest.message import ParseFailure
+from helpdesk_ingest.message import ParsedMessage, ParseFailure
 from helpdesk_ingest.parsing import parse_message
 from helpdesk_ingest.pop3 import Pop3Error, Pop3ServerError, Pop3Session
 from helpdesk_ingest.routing import RoutingRule, route
@@ -36,7 +36,8 @@ from helpdesk_ingest.store.polls import finish_poll_run, start_poll_run
 
 log = structlog.get_logger("helpdesk_ingest.poller")
 
-PollOutcome = Literal["ok", "failed", "interrupted"]
+# "skipped": another daemon holds the mailbox's lock and is polling it.
+PollOutcome = Literal["ok", "failed", "interrupted", "skipped"]
 
 
 def utc_now() -> datetime:
@@ -98,6 +99,30 @@ def is_database_outage(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
+def ingest_parsed(
+    session: Session,
+    mailbox: str,
+    raw: bytes,
+    sha256: str,
+    parsed: ParsedMessage,
+    options: PollOptions,
+) -> IngestOutcome:
+    """Classify, route and store one parsed message inside the caller's transaction."""
+    return ingest_message(
+        session,
+        mailbox=mailbox,
+        raw=raw,
+        sha256=sha256,
+        parsed=parsed,
+        queue=options.queue,
+        ticket_tag_pattern=options.ticket_tag_pattern,
+        now=utc_now(),
+        classification=classify(raw, parsed, options.policy.hygiene),
+        decision=route(options.routing_rules, mailbox, parsed),
+        policy=options.policy,
+    )
+
+
 def store_one(
     sessions: sessionmaker[Session],
     mailbox: str,
@@ -122,19 +147,7 @@ def store_one(
                     detail=parsed.detail,
                     now=utc_now(),
                 )
-            return ingest_message(
-                session,
-                mailbox=mailbox,
-                raw=raw,
-                sha256=sha256,
-                parsed=parsed,
-                queue=options.queue,
-                ticket_tag_pattern=options.ticket_tag_pattern,
-                now=utc_now(),
-                classification=classify(raw, parsed, options.policy.hygiene),
-                decision=route(options.routing_rules, mailbox, parsed),
-                policy=options.policy,
-            )
+            return ingest_parsed(session, mailbox, raw, sha256, parsed, options)
     except Exception as exc:
         if is_database_outage(exc):
             raise DatabaseUnavailable(exc.__class__.__name__) from exc

@@ -6,15 +6,20 @@ import threading
 from dataclasses import dataclass
 from functools import partial
 
+import structlog
 from sqlalchemy import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk_ingest.config import MailboxSettings, Settings
 from helpdesk_ingest.connect import open_mailbox
+from helpdesk_ingest.locking import mailbox_lock
 from helpdesk_ingest.poller import PollOptions, PollResult, poll_mailbox
 from helpdesk_ingest.store.database import make_engine, make_sessionmaker
 from helpdesk_ingest.store.ingest import IngestPolicy
 from helpdesk_ingest.store.migrations import require_current_schema, upgrade_to_head
+
+log = structlog.get_logger("helpdesk_ingest.runtime")
 
 
 @dataclass(frozen=True)
@@ -34,13 +39,28 @@ class Runtime:
         )
 
     def poll(self, mailbox: MailboxSettings, stop: threading.Event | None = None) -> PollResult:
-        return poll_mailbox(
-            mailbox.name,
-            partial(open_mailbox, mailbox),
-            self.sessions,
-            self.poll_options(mailbox),
-            stop,
-        )
+        """One pass, unless another daemon holds the mailbox's lock (then it is skipped)."""
+        try:
+            with mailbox_lock(self.engine, mailbox.name) as held:
+                if not held:
+                    log.info("mailbox_locked_elsewhere", mailbox=mailbox.name)
+                    return PollResult(mailbox.name, "skipped")
+                return poll_mailbox(
+                    mailbox.name,
+                    partial(open_mailbox, mailbox),
+                    self.sessions,
+                    self.poll_options(mailbox),
+                    stop,
+                )
+        except SQLAlchemyError as exc:
+            # Raised only while taking the lock: poll_mailbox handles its own database errors.
+            log.error(
+                "poll_failed",
+                mailbox=mailbox.name,
+                reason="database-unavailable",
+                error=type(exc).__name__,
+            )
+            return PollResult(mailbox.name, "failed", error="database unavailable")
 
     def enabled_mailboxes(self) -> list[MailboxSettings]:
         return [mailbox for mailbox in self.settings.mailboxes if mailbox.enabled]

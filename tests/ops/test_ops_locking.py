@@ -1,0 +1,149 @@
+"""One poller per mailbox: the advisory lock, and two daemon processes sharing one mailbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from structlog.testing import capture_logs
+
+from helpdesk_ingest.config import load_settings
+from helpdesk_ingest.devserver.server import DevPop3Server
+from helpdesk_ingest.locking import mailbox_lock, mailbox_lock_key
+from helpdesk_ingest.runtime import Runtime
+from helpdesk_ingest.store.database import make_engine, make_sessionmaker
+from helpdesk_ingest.store.migrations import upgrade_to_head
+from helpdesk_ingest.store.models import Article, RawMessage
+from tests.ops.conftest import customer_mail, mailbox_toml
+
+
+def test_lock_key_is_stable_and_differs_per_mailbox() -> None:
+    assert mailbox_lock_key("support") == mailbox_lock_key("support")
+    assert mailbox_lock_key("support") != mailbox_lock_key("billing")
+    assert -(2**63) <= mailbox_lock_key("support") < 2**63
+
+
+def test_sqlite_always_grants_the_lock(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    with mailbox_lock(engine, "support") as first, mailbox_lock(engine, "support") as second:
+        assert (first, second) == (True, True)
+    engine.dispose()
+
+
+def test_postgres_lock_excludes_a_second_holder_until_released(postgres_url: str) -> None:
+    mine, theirs = make_engine(postgres_url), make_engine(postgres_url)
+    try:
+        with mailbox_lock(mine, "support") as held:
+            assert held
+            with mailbox_lock(theirs, "support") as other:
+                assert not other
+            with mailbox_lock(theirs, "billing") as other_mailbox:
+                assert other_mailbox
+        with mailbox_lock(theirs, "support") as after_release:
+            assert after_release
+    finally:
+        mine.dispose()
+        theirs.dispose()
+
+
+def test_locked_mailbox_is_skipped_without_a_pop3_session(
+    postgres_url: str, tmp_path: Path, devserver: DevPop3Server
+) -> None:
+    devserver.deliver(customer_mail(1))
+    config = tmp_path / "c.toml"
+    config.write_text(f'database_url = "{postgres_url}"\n' + mailbox_toml(devserver))
+    settings = load_settings(config)
+    engine, other = make_engine(postgres_url), make_engine(postgres_url)
+    upgrade_to_head(engine)
+    runtime = Runtime(settings, engine, make_sessionmaker(engine))
+    try:
+        with mailbox_lock(other, "support") as held, capture_logs() as logs:
+            assert held
+            result = runtime.poll(settings.mailbox("support"))
+        assert result.outcome == "skipped"
+        assert result.succeeded
+        assert devserver.sessions_opened == 0
+        assert {"event": "mailbox_locked_elsewhere", "mailbox": "support", "log_level": "info"} in [
+            {k: v for k, v in entry.items() if k in {"event", "mailbox", "log_level"}}
+            for entry in logs
+        ]
+        # Once the other holder is gone, the next run polls.
+        assert runtime.poll(settings.mailbox("support")).outcome == "ok"
+        assert devserver.messages() == []
+    finally:
+        engine.dispose()
+        other.dispose()
+
+
+def _start_daemon(config: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("HELPDESK_")}
+    with log_path.open("wb") as log_file:
+        return subprocess.Popen(
+            [sys.executable, "-m", "helpdesk_ingest.cli", "--config", str(config), "run"],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+
+
+def _events(log_path: Path) -> list[dict[str, Any]]:
+    lines = log_path.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+def _count(engine: Engine, model: type[Any]) -> int:
+    with make_sessionmaker(engine)() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_two_daemons_share_one_mailbox_one_session_at_a_time(
+    postgres_url: str, tmp_path: Path, devserver: DevPop3Server
+) -> None:
+    total = 60
+    for number in range(1, total + 1):
+        devserver.deliver(customer_mail(number))
+    engine = make_engine(postgres_url)
+    upgrade_to_head(engine)
+    config = tmp_path / "daemon.toml"
+    # Short intervals and checkpoints make the two daemons contend for the mailbox many times.
+    config.write_text(
+        f'database_url = "{postgres_url}"\nlog_format = "json"\n'
+        "poll_interval_s = 0.3\ncheckpoint_every = 3\n" + mailbox_toml(devserver)
+    )
+    logs = [tmp_path / "daemon-a.log", tmp_path / "daemon-b.log"]
+    daemons = [_start_daemon(config, path) for path in logs]
+    try:
+        deadline = time.monotonic() + 60
+        while devserver.messages() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        # A few more rounds in which the daemons find the mailbox empty.
+        time.sleep(1.0)
+    finally:
+        for daemon in daemons:
+            daemon.send_signal(signal.SIGTERM)
+        exit_codes = [daemon.wait(timeout=30) for daemon in daemons]
+    try:
+        assert exit_codes == [0, 0]
+        assert devserver.messages() == []
+        assert devserver.max_concurrent_sessions == 1
+        assert _count(engine, RawMessage) == total
+        assert _count(engine, Article) == total
+        events = [_events(path) for path in logs]
+        # The daemons contended for the mailbox, and the lock, not the server's [IN-USE], kept
+        # them apart: no login was refused and no pass failed.
+        assert any(event["event"] == "poll_finished" for batch in events for event in batch)
+        skipped = sum(
+            event["event"] == "mailbox_locked_elsewhere" for batch in events for event in batch
+        )
+        assert skipped > 0
+        errors = [event for batch in events for event in batch if event["level"] == "error"]
+        assert errors == []
+    finally:
+        engine.dispose()
