@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import mimetypes
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -19,7 +20,16 @@ from helpdesk_ingest.parsing.defects import defect_names
 from helpdesk_ingest.parsing.filenames import safe_filename
 from helpdesk_ingest.parsing.limits import ParseLimits
 from helpdesk_ingest.parsing.partheaders import content_id, filename
+from helpdesk_ingest.parsing.secure import (
+    ENCRYPTED_MARKS,
+    SMIME_SIGNED,
+    extract_inline_pgp,
+    part_marks,
+    unreadable_note,
+)
 from helpdesk_ingest.parsing.text import decode_bytes
+from helpdesk_ingest.parsing.tnef import expand_tnef, is_tnef
+from helpdesk_ingest.parsing.uuencode import extract_uuencoded
 
 _CID_REFERENCE = re.compile(r"""cid:([^"'\s<>)]+)""", re.IGNORECASE)
 _BODY_TYPES = ("text/plain", "text/html")
@@ -86,11 +96,33 @@ def _attachment(part: Message, found: Collected, *, inline: bool) -> Attachment:
     )
 
 
+def _file(found: Collected, name: str | None, content_type: str, content: bytes) -> None:
+    found.attachments.append(
+        Attachment(
+            filename=safe_filename(name, content_type, len(found.attachments) + 1),
+            content_type=content_type,
+            content=content,
+            sha256=hashlib.sha256(content).hexdigest(),
+        )
+    )
+
+
 def collect(message: Message, limits: ParseLimits, charsets: Sequence[str]) -> Collected:
     found = Collected(charsets=charsets)
     found.pieces = _walk(message, 0, found, limits, resource=False)
     _mark_referenced_inline(found)
+    _explain_unreadable(found)
     return found
+
+
+def _explain_unreadable(found: Collected) -> None:
+    # Without a key there is no text to show; say so rather than show an empty ticket.
+    marks = [mark for mark in found.defects if mark in ENCRYPTED_MARKS or mark == SMIME_SIGNED]
+    unreadable = any(mark in ENCRYPTED_MARKS for mark in marks) or any(
+        attachment.content_type.endswith("pkcs7-mime") for attachment in found.attachments
+    )
+    if unreadable and not any(piece.as_text().strip() for piece in found.pieces):
+        found.pieces.insert(0, BodyPiece(plain=unreadable_note(marks)))
 
 
 def _mark_referenced_inline(found: Collected) -> None:
@@ -114,6 +146,7 @@ def _walk(
         return []
     if depth > 0:
         found.defects.extend(defect_names(part.defects))
+    found.defects.extend(part_marks(part))
     content_type = part.get_content_type()
     children = part.get_payload()
     if content_type.startswith("multipart/") and isinstance(children, list):
@@ -162,9 +195,41 @@ def _leaf(part: Message, found: Collected, *, resource: bool) -> list[BodyPiece]
     if _is_body_text(part, content_type, resource=resource):
         text, defects = decode_bytes(_payload_bytes(part), part.get_content_charset())
         found.defects.extend(defects)
-        is_html = content_type == "text/html"
-        return [BodyPiece(html=text) if is_html else BodyPiece(plain=text)]
+        if content_type == "text/html":
+            return [BodyPiece(html=text)]
+        return [BodyPiece(plain=_files_out_of_text(text, found))]
     disposition = part.get_content_disposition()
     inline = disposition == "inline" or (disposition is None and content_id(part) is not None)
-    found.attachments.append(_attachment(part, found, inline=inline))
+    attachment = _attachment(part, found, inline=inline)
+    if is_tnef(attachment):
+        _add_tnef(attachment, found)
+    else:
+        found.attachments.append(attachment)
     return []
+
+
+def _files_out_of_text(text: str, found: Collected) -> str:
+    """Text without the files written into it: uuencoded blocks and armored PGP messages."""
+    text, uuencoded = extract_uuencoded(text)
+    for item in uuencoded:
+        _file(
+            found,
+            item.name,
+            mimetypes.guess_type(item.name)[0] or "application/octet-stream",
+            item.content,
+        )
+    text, armored, marks = extract_inline_pgp(text)
+    found.defects.extend(marks)
+    for block in armored:
+        _file(found, "encrypted.asc", "application/pgp-encrypted", block.encode("ascii", "replace"))
+    return text
+
+
+def _add_tnef(winmail: Attachment, found: Collected) -> None:
+    files, defect = expand_tnef(winmail)
+    if defect:
+        found.defects.append(defect)
+    if not files:
+        found.attachments.append(winmail)
+    for item in files:
+        _file(found, item.filename, item.content_type, item.content)

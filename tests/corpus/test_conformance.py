@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conformance import Figures, corpus_dir, measure
+from .conformance import DELIBERATE, Figures, corpus_dir, measure
 
 pytestmark = pytest.mark.corpus
 
@@ -19,7 +19,8 @@ NOT_MAIL = {
     "spamscope-mail-parser/mail_outlook_1",  # an Outlook .msg (OLE2) file
 }
 
-# What the parser reaches today; a regression below these fails.
+# What the parser reaches today, with deliberate differences (DELIBERATE, each with its reason)
+# counted as agreement; a regression below these fails.
 MINIMUM_RATES = {
     "subject": 1.0,
     "from_email": 0.97,
@@ -51,4 +52,9 @@ def test_only_non_mail_is_quarantined(figures: Figures) -> None:
 @pytest.mark.parametrize("name", sorted(MINIMUM_RATES))
 def test_match_rate_holds(figures: Figures, name: str) -> None:
     assert figures.checked[name] > 0
-    assert figures.rate(name) >= MINIMUM_RATES[name], figures.table()
+    assert figures.agreed_rate(name) >= MINIMUM_RATES[name], figures.table()
+
+
+def test_every_deliberate_difference_is_still_a_difference(figures: Figures) -> None:
+    # A listed difference that now matches is a stale explanation: remove it from DELIBERATE.
+    assert set(DELIBERATE) <= {(path, name) for name, path in figures.mismatches}

@@ -1,0 +1,67 @@
+"""Signed and encrypted mail (S/MIME, PGP): kept whole and marked, never mangled.
+
+The parser verifies and decrypts nothing: it has no keys and stays pure. A signed message still
+shows its text, and its signature stays an attachment; an encrypted message shows a short note
+instead of ciphertext, and the encrypted data stays an attachment an operator can decrypt. The
+marks (``smime-signed``, ``smime-encrypted``, ``pgp-signed``, ``pgp-encrypted``) go into the
+message's defects, where the store and the helpdesk app can find them.
+"""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+
+SMIME_SIGNED = "smime-signed"
+SMIME_ENCRYPTED = "smime-encrypted"
+PGP_SIGNED = "pgp-signed"
+PGP_ENCRYPTED = "pgp-encrypted"
+ENCRYPTED_MARKS = frozenset({SMIME_ENCRYPTED, PGP_ENCRYPTED})
+
+_SMIME_SIGNATURES = ("application/pkcs7-signature", "application/x-pkcs7-signature")
+_SMIME_ENVELOPES = ("application/pkcs7-mime", "application/x-pkcs7-mime")
+_PGP_ARMOR = re.compile(
+    r"^-----BEGIN PGP MESSAGE-----\r?$.*?^-----END PGP MESSAGE-----[ \t]*\r?$\n?",
+    re.MULTILINE | re.DOTALL,
+)
+_PGP_CLEARSIGNED = "-----BEGIN PGP SIGNED MESSAGE-----"
+
+
+def part_marks(part: Message) -> list[str]:
+    """What the headers of one MIME part say about signing and encryption."""
+    content_type = part.get_content_type()
+    protocol = str(part.get_param("protocol", "") or "").lower()
+    if content_type == "multipart/signed":
+        if protocol in _SMIME_SIGNATURES:
+            return [SMIME_SIGNED]
+        return [PGP_SIGNED] if protocol == "application/pgp-signature" else []
+    if content_type == "multipart/encrypted":
+        return [PGP_ENCRYPTED]
+    if content_type in _SMIME_ENVELOPES or (part.get_filename() or "").lower() == "smime.p7m":
+        # Opaque signed data wraps the text in the signature, so it is as unreadable as ciphertext.
+        smime_type = str(part.get_param("smime-type", "") or "").lower()
+        return [SMIME_SIGNED] if smime_type in ("signed-data", "certs-only") else [SMIME_ENCRYPTED]
+    return []
+
+
+def extract_inline_pgp(text: str) -> tuple[str, list[str], list[str]]:
+    """``text`` without its armored PGP messages, those messages, and the marks found."""
+    blocks = [match[0] for match in _PGP_ARMOR.finditer(text)]
+    marks = [PGP_ENCRYPTED] if blocks else []
+    if _PGP_CLEARSIGNED in text:
+        marks.append(PGP_SIGNED)
+    return (_PGP_ARMOR.sub("", text) if blocks else text), blocks, marks
+
+
+def unreadable_note(marks: list[str]) -> str:
+    """The body shown instead of ciphertext (or of text wrapped inside an S/MIME signature)."""
+    if SMIME_ENCRYPTED in marks or PGP_ENCRYPTED in marks:
+        kind = "S/MIME" if SMIME_ENCRYPTED in marks else "PGP"
+        what = f"This message is {kind}-encrypted, so its text cannot be shown here."
+    else:
+        what = "This message is S/MIME-signed with its text inside the signature."
+    return (
+        f"{what} The encrypted or signed part is kept as an attachment and the original "
+        "message is stored unchanged; ask an operator to open it, or ask the sender to send "
+        "it again without encryption."
+    )
