@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NoReturn
 
 from helpdesk_ingest.pop3.errors import Pop3AuthError, Pop3ServerError
 from helpdesk_ingest.pop3.sasl import (
@@ -41,14 +41,14 @@ _NOT_A_CREDENTIAL_PROBLEM = frozenset({"IN-USE", "LOGIN-DELAY", "SYS/TEMP", "SYS
 _APOP_TIMESTAMP = re.compile(r"<[^<>@\s]+@[^<>\s]+>")
 
 
-def _refused(session: Pop3Session, username: str, exc: Pop3ServerError) -> Pop3ServerError:
-    """The error to raise for an -ERR during login: credential problems become Pop3AuthError."""
+def _raise_refused(session: Pop3Session, username: str, exc: Pop3ServerError) -> NoReturn:
+    """Raise for an -ERR during login: a credential problem as Pop3AuthError, others unchanged."""
     if isinstance(exc, Pop3AuthError) or exc.resp_code in _NOT_A_CREDENTIAL_PROBLEM:
-        return exc
-    return Pop3AuthError(
+        raise exc
+    raise Pop3AuthError(
         f"{session.endpoint.where} refused the login of {username!r}: {exc.response}",
         exc.response,
-    )
+    ) from exc
 
 
 def choose_mechanism(capabilities: dict[str, tuple[str, ...]]) -> str:
@@ -85,7 +85,7 @@ class UserPassAuthenticator:
             session.command(f"USER {self.username}", secret=True)
             session.command(f"PASS {self.password}", secret=True)
         except Pop3ServerError as exc:
-            raise _refused(session, self.username, exc) from exc
+            _raise_refused(session, self.username, exc)
         session.mechanism = "USER"
 
 
@@ -110,7 +110,7 @@ class PasswordAuthenticator:
             else:
                 sasl_login(session, self._sasl(name))
         except Pop3ServerError as exc:
-            raise _refused(session, self.username, exc) from exc
+            _raise_refused(session, self.username, exc)
         session.mechanism = name
 
     def _apop(self, session: Pop3Session) -> None:
@@ -158,5 +158,5 @@ class TokenAuthenticator:
         try:
             sasl_login(session, mechanism, two_step=self.two_step)
         except Pop3ServerError as exc:
-            raise _refused(session, self.username, exc) from exc
+            _raise_refused(session, self.username, exc)
         session.mechanism = mechanism.name

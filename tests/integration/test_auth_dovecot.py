@@ -4,7 +4,11 @@ refused with nothing deleted."""
 from __future__ import annotations
 
 import pytest
+from pydantic import SecretStr
+from structlog.testing import capture_logs
 
+from helpdesk_ingest.config import MailboxSettings
+from helpdesk_ingest.connect import open_mailbox
 from helpdesk_ingest.pop3 import (
     Endpoint,
     PasswordAuthenticator,
@@ -13,6 +17,7 @@ from helpdesk_ingest.pop3 import (
     choose_mechanism,
 )
 from helpdesk_ingest.pop3.auth import PasswordMechanism
+from tests.pop3.secret_leaks import exception_texts, leaks
 from tests.support.dovecot import DovecotServer
 
 MECHANISMS: list[PasswordMechanism] = [
@@ -90,3 +95,30 @@ def test_wrong_password_is_refused_and_nothing_is_deleted(
         assert account.password not in str(caught.value)
 
     assert dovecot.count(account) == 1
+
+
+@pytest.mark.parametrize("mechanism", [*MECHANISMS, "auto"])
+def test_no_secret_in_logs_or_errors(dovecot: DovecotServer, mechanism: str) -> None:
+    account = dovecot.new_mailbox()
+    wrong = account.password + "-wrong"
+
+    def settings(password: str) -> MailboxSettings:
+        return MailboxSettings(
+            name="dovecot",
+            host=dovecot.host,
+            port=dovecot.pop3s_port,
+            username=account.username,
+            password=SecretStr(password),
+            auth=mechanism,  # type: ignore[arg-type]
+            ca_file=dovecot.ca_file,
+        )
+
+    errors: list[str] = []
+    with capture_logs() as events:
+        with pytest.raises(Pop3AuthError) as caught:
+            open_mailbox(settings(wrong))
+        errors += exception_texts(caught.value)
+        with open_mailbox(settings(account.password)) as session:
+            session.stat()
+    assert [event["event"] for event in events] == ["pop3_auth_failed", "pop3_logged_in"]
+    assert leaks(events, errors, [account.password, wrong]) == []

@@ -98,6 +98,8 @@ def test_plain_wrong_password_is_an_auth_error(
             session.login(PasswordAuthenticator("support", "not-it", "plain"))
         assert caught.value.resp_code == "AUTH"
         assert "not-it" not in str(caught.value)
+        # Regression: re-raising the server's error must not make it its own cause.
+        assert caught.value.__cause__ is not caught.value
 
 
 class ScramPeer:
