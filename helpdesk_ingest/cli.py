@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from helpdesk_ingest import __version__
 from helpdesk_ingest.config import CONFIG_ENV_VAR, ConfigError, Settings, load_settings
 from helpdesk_ingest.logs import configure_logging, redactor
+from helpdesk_ingest.quarantine import add_arguments as quarantine_arguments
 from helpdesk_ingest.store.migrations import SchemaNotReady
 
 EXIT_OK = 0
@@ -105,6 +106,17 @@ def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return run_demo(args.directory)
 
 
+def _cmd_quarantine(settings: Settings, args: argparse.Namespace) -> int:
+    from helpdesk_ingest.quarantine import run_command
+    from helpdesk_ingest.runtime import build_runtime
+
+    runtime = build_runtime(settings)
+    try:
+        return run_command(runtime, args)
+    finally:
+        runtime.engine.dispose()
+
+
 Command = Callable[[Settings, argparse.Namespace], int]
 
 
@@ -137,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     parse = add("parse", _cmd_parse, "print what the parser makes of message files, as JSON")
     parse.add_argument("files", nargs="+", type=Path, metavar="FILE")
     parse.add_argument("--pretty", action="store_true", help="indent the JSON")
+    quarantine = add(
+        "quarantine", _cmd_quarantine, "list, show, export and retry quarantined messages"
+    )
+    quarantine_arguments(quarantine)
     demo = add("demo", _cmd_demo, "ingest bundled samples from a local test server into SQLite")
     demo.add_argument(
         "--directory",

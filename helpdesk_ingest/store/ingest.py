@@ -72,9 +72,12 @@ def find_stored(session: Session, mailbox: str, sha256: str) -> IngestOutcome | 
     ).first()
     if raw is not None:
         return IngestOutcome("duplicate", ticket_number=raw.number)
+    # A released row is history: its message was re-ingested (`quarantine retry`) or is being.
     quarantined = session.scalar(
         select(QuarantinedMessage.id).where(
-            QuarantinedMessage.mailbox == mailbox, QuarantinedMessage.sha256 == sha256
+            QuarantinedMessage.mailbox == mailbox,
+            QuarantinedMessage.sha256 == sha256,
+            QuarantinedMessage.released_at.is_(None),
         )
     )
     if quarantined is not None:
@@ -270,6 +273,18 @@ def quarantine_message(
     stored = find_stored(session, mailbox, sha256)
     if stored is not None:
         return stored
+    released = session.scalar(
+        select(QuarantinedMessage).where(
+            QuarantinedMessage.mailbox == mailbox, QuarantinedMessage.sha256 == sha256
+        )
+    )
+    if released is not None:
+        # A retried message held again: the one row per message is back in quarantine.
+        released.released_at = None
+        released.reason = db_text(reason, 64)
+        released.detail = db_text(detail)
+        session.flush()
+        return IngestOutcome("quarantined", reason=reason)
     session.add(
         QuarantinedMessage(
             mailbox=mailbox,

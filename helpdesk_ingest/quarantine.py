@@ -1,0 +1,220 @@
+"""`helpdesk-ingest quarantine …`: see why messages were held, export them, re-ingest them.
+
+A retry follows the poller's path: parse, then one transaction that classifies, routes and
+stores the message idempotently. The quarantine row is kept for audit; ``released_at`` records
+when its message became a ticket or article. A retry that fails changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from helpdesk_ingest.message import ParseFailure
+from helpdesk_ingest.parsing import parse_message
+from helpdesk_ingest.poller import PollOptions, ingest_parsed
+from helpdesk_ingest.store.models import QuarantinedMessage
+from helpdesk_ingest.store.quarantine_ops import (
+    QuarantineEntry,
+    get_quarantined,
+    list_quarantined,
+    pending_ids,
+)
+
+if TYPE_CHECKING:
+    from helpdesk_ingest.runtime import Runtime
+
+log = structlog.get_logger("helpdesk_ingest.quarantine")
+
+SUMMARY_HEADERS = ("From", "To", "Cc", "Subject", "Date", "Message-ID")
+
+RetryKind = Literal[
+    "ingested", "duplicate", "quarantined", "unparseable", "released", "not-found", "failed"
+]
+
+
+@dataclass(frozen=True)
+class RetryResult:
+    quarantine_id: int
+    kind: RetryKind
+    detail: str = ""
+    ticket_number: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.kind in ("ingested", "duplicate", "released")
+
+    def render(self) -> str:
+        ticket = f" ticket {self.ticket_number}" if self.ticket_number is not None else ""
+        detail = f": {self.detail}" if self.detail else ""
+        return f"{self.quarantine_id}: {self.kind}{ticket}{detail}"
+
+
+class _HeldAgain(Exception):
+    """The message would go back to quarantine; the retry's transaction is rolled back."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def retry_one(
+    sessions: sessionmaker[Session],
+    quarantine_id: int,
+    options_for: dict[str, PollOptions],
+) -> RetryResult:
+    """Re-ingest one quarantined message; ``options_for`` maps a mailbox name to its options."""
+    with sessions() as session:
+        row = get_quarantined(session, quarantine_id)
+        if row is None:
+            return RetryResult(quarantine_id, "not-found")
+        if row.released_at is not None:
+            return RetryResult(quarantine_id, "released", f"already at {row.released_at:%F %T}")
+        mailbox, raw = row.mailbox, row.content
+    parsed = parse_message(raw)
+    if isinstance(parsed, ParseFailure):
+        return RetryResult(quarantine_id, "unparseable", f"{parsed.reason}: {parsed.detail}")
+    sha256 = hashlib.sha256(raw).hexdigest()
+    options = options_for.get(mailbox)
+    if options is None:
+        # Queue, routing and hygiene come from the mailbox's settings.
+        return RetryResult(quarantine_id, "failed", f"mailbox {mailbox} is not configured")
+    try:
+        with sessions.begin() as session:
+            held = session.get_one(QuarantinedMessage, quarantine_id, with_for_update=True)
+            if held.released_at is not None:
+                return RetryResult(quarantine_id, "released", "by a concurrent retry")
+            # Released first, so the store no longer sees these bytes as quarantined.
+            held.released_at = datetime.now(UTC)
+            session.flush()
+            outcome = ingest_parsed(session, mailbox, raw, sha256, parsed, options)
+            if outcome.kind == "quarantined":
+                raise _HeldAgain(outcome.reason or "quarantined")
+    except _HeldAgain as exc:
+        return RetryResult(quarantine_id, "quarantined", f"held again: {exc.reason}")
+    except SQLAlchemyError as exc:
+        return RetryResult(quarantine_id, "failed", type(exc).__name__)
+    return RetryResult(quarantine_id, outcome.kind, ticket_number=outcome.ticket_number)
+
+
+def headers_summary(raw: bytes) -> list[tuple[str, str]]:
+    """The headers an operator looks at first, as they appear in the raw message."""
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    return [
+        (name, " ".join(str(value).split()))
+        for name in SUMMARY_HEADERS
+        for value in headers.get_all(name, [])
+    ]
+
+
+def render_list(entries: list[QuarantineEntry]) -> list[str]:
+    lines = ["id\tmailbox\treason\tsize\tcreated_at\treleased_at"]
+    for entry in entries:
+        released = entry.released_at.isoformat(timespec="seconds") if entry.released_at else "-"
+        lines.append(
+            f"{entry.id}\t{entry.mailbox}\t{entry.reason}\t{entry.size}\t"
+            f"{entry.created_at.isoformat(timespec='seconds')}\t{released}"
+        )
+    return lines
+
+
+def render_detail(row: QuarantinedMessage) -> list[str]:
+    released = row.released_at.isoformat(timespec="seconds") if row.released_at else "-"
+    lines = [
+        f"id: {row.id}",
+        f"mailbox: {row.mailbox}",
+        f"reason: {row.reason}",
+        f"detail: {row.detail}",
+        f"size: {row.size}",
+        f"sha256: {row.sha256}",
+        f"created_at: {row.created_at.isoformat(timespec='seconds')}",
+        f"released_at: {released}",
+        "headers:",
+    ]
+    lines.extend(f"  {name}: {value}" for name, value in headers_summary(row.content))
+    return lines
+
+
+def export_raw(sessions: sessionmaker[Session], quarantine_id: int, target: Path) -> bool:
+    """Write the message's bytes unchanged to ``target``; False when there is no such entry."""
+    with sessions() as session:
+        row = get_quarantined(session, quarantine_id)
+        if row is None:
+            return False
+        target.write_bytes(row.content)
+    return True
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="list quarantined messages")
+    listing.add_argument("--pending", action="store_true", help="only those not released")
+    show = actions.add_parser("show", help="the reason, detail and headers of one message")
+    show.add_argument("id", type=int)
+    export = actions.add_parser("export", help="write the raw message, byte for byte, to FILE")
+    export.add_argument("id", type=int)
+    export.add_argument("file", type=Path, metavar="FILE")
+    retry = actions.add_parser("retry", help="re-ingest messages once the cause is fixed")
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("ids", nargs="*", type=int, default=[], metavar="ID")
+    which.add_argument("--all", action="store_true", help="every message not yet released")
+
+
+def run_command(runtime: Runtime, args: argparse.Namespace) -> int:
+    """Carry out one `quarantine` action and print its result; returns the exit code."""
+    sessions = runtime.sessions
+    if args.action == "list":
+        with sessions() as session:
+            entries = list_quarantined(session, include_released=not args.pending)
+        print("\n".join(render_list(entries)))
+        return 0
+    if args.action == "retry":
+        return _retry(runtime, args)
+    if args.action == "export":
+        if not export_raw(sessions, args.id, args.file):
+            return _not_found(args.id)
+        print(f"{args.id}: written to {args.file}")
+        return 0
+    with sessions() as session:
+        row = get_quarantined(session, args.id)
+        if row is None:
+            return _not_found(args.id)
+        print("\n".join(render_detail(row)))
+    return 0
+
+
+def _retry(runtime: Runtime, args: argparse.Namespace) -> int:
+    if args.all:
+        with runtime.sessions() as session:
+            ids = pending_ids(session)
+    else:
+        ids = args.ids
+    options_for = {
+        mailbox.name: runtime.poll_options(mailbox) for mailbox in runtime.settings.mailboxes
+    }
+    results = [retry_one(runtime.sessions, quarantine_id, options_for) for quarantine_id in ids]
+    for result in results:
+        print(result.render())
+        log.info(
+            "quarantine_retried",
+            quarantine_id=result.quarantine_id,
+            outcome=result.kind,
+            ticket=result.ticket_number,
+        )
+    return 0 if all(result.ok for result in results) else 1
+
+
+def _not_found(quarantine_id: int) -> int:
+    print(f"helpdesk-ingest: no quarantined message with id {quarantine_id}", file=sys.stderr)
+    return 1
