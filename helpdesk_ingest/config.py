@@ -180,6 +180,24 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Lowest level written."
     )
+    poison_retry_limit: int = Field(
+        default=3,
+        ge=1,
+        description="Failed ingest transactions of one message before it is quarantined.",
+    )
+    backoff_base_s: float = Field(
+        default=30.0, gt=0, description="First pause after a failed pass of a mailbox."
+    )
+    backoff_max_s: float = Field(
+        default=900.0, gt=0, description="Longest pause between passes of a failing mailbox."
+    )
+    http_listen: str | None = Field(
+        default=None,
+        description='"127.0.0.1:9464" serves /healthz and /metrics there; unset: no listener.',
+    )
+    unhealthy_after_failures: int = Field(
+        default=5, ge=1, description="/healthz fails after this many failed passes in a row."
+    )
     healthy_poll_age_s: float = Field(
         default=600.0, gt=0, description="`health` fails when a mailbox's last good poll is older."
     )

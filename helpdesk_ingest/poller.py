@@ -25,6 +25,7 @@ from helpdesk_ingest.message import ParsedMessage, ParseFailure
 from helpdesk_ingest.parsing import parse_message
 from helpdesk_ingest.pop3 import Pop3Error, Pop3ServerError, Pop3Session
 from helpdesk_ingest.routing import RoutingRule, route
+from helpdesk_ingest.store.attempts import record_failed_attempt
 from helpdesk_ingest.store.ingest import (
     DEFAULT_POLICY,
     IngestOutcome,
@@ -54,6 +55,8 @@ class PollOptions:
     max_messages: int = 1000
     routing_rules: tuple[RoutingRule, ...] = ()
     policy: IngestPolicy = DEFAULT_POLICY
+    # Failed ingest transactions of one message (over passes) before it goes to quarantine.
+    store_attempts: int = 3
 
 
 @dataclass
@@ -64,6 +67,9 @@ class PollCounts:
     quarantined: int = 0
     deleted: int = 0
     bytes: int = 0
+    deferred: int = 0
+    # Messages whose ingest failed in this pass: not tried again before the next pass.
+    deferred_hashes: set[str] = field(default_factory=set)
 
     def count(self, outcome: IngestOutcome) -> None:
         if outcome.kind == "ingested":
@@ -90,6 +96,14 @@ class PollResult:
 
 class DatabaseUnavailable(Exception):
     """The database could not take a message; it stays on the server for the next pass."""
+
+
+class MessageDeferred(Exception):
+    """The ingest transaction failed for this message; it stays on the server for a later pass."""
+
+    def __init__(self, attempts: int) -> None:
+        super().__init__(f"ingest failed {attempts} time(s)")
+        self.attempts = attempts
 
 
 def is_database_outage(exc: BaseException) -> bool:
@@ -151,10 +165,19 @@ def store_one(
     except Exception as exc:
         if is_database_outage(exc):
             raise DatabaseUnavailable(exc.__class__.__name__) from exc
-        # The database is up but could not take this message: keep its bytes where operators see
-        # them rather than retrying it forever in front of every message behind it.
         log.exception("message_store_failed", sha256=sha256[:12])
+        # Only the type: the text of a database error can quote the message's contents.
+        error = type(exc).__name__
     try:
+        with sessions.begin() as session:
+            attempts = record_failed_attempt(
+                session, mailbox=mailbox, sha256=sha256, error=error, now=utc_now()
+            )
+        if attempts < options.store_attempts:
+            # Perhaps a passing fault: leave the message on the server and try it next pass.
+            raise MessageDeferred(attempts)
+        # The database is up but keeps refusing this message: keep its bytes where operators see
+        # them rather than retrying it forever in front of every message behind it.
         with sessions.begin() as session:
             return quarantine_message(
                 session,
@@ -162,7 +185,10 @@ def store_one(
                 raw=raw,
                 sha256=sha256,
                 reason="store-error",
-                detail="the ingest transaction failed; see the message_store_failed log event",
+                detail=(
+                    f"the ingest transaction failed {attempts} times, last with {error}; "
+                    "see the message_store_failed log events"
+                ),
                 now=utc_now(),
             )
     except SQLAlchemyError as exc:
@@ -183,7 +209,22 @@ def handle_message(
     sha256 = hashlib.sha256(raw).hexdigest()
     counts.fetched += 1
     counts.bytes += len(raw)
-    outcome = store_one(sessions, mailbox, raw, sha256, options)
+    if sha256 in counts.deferred_hashes:
+        return
+    try:
+        outcome = store_one(sessions, mailbox, raw, sha256, options)
+    except MessageDeferred as deferred:
+        counts.deferred += 1
+        counts.deferred_hashes.add(sha256)
+        log.warning(
+            "message_deferred",
+            number=number,
+            size=len(raw),
+            sha256=sha256[:12],
+            attempts=deferred.attempts,
+            limit=options.store_attempts,
+        )
+        return
     counts.count(outcome)
     # The transaction above has committed: only now may the server forget the message.
     try:
@@ -264,6 +305,7 @@ def poll_mailbox(
             duplicates=counts.duplicates,
             quarantined=counts.quarantined,
             deleted=counts.deleted,
+            deferred=counts.deferred,
             bytes=counts.bytes,
             left_on_server=left,
             error=error,

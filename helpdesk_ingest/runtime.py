@@ -36,6 +36,7 @@ class Runtime:
             max_messages=self.settings.max_messages_per_poll,
             routing_rules=tuple(self.settings.routing),
             policy=IngestPolicy(self.settings.hygiene, self.settings.follow_up),
+            store_attempts=self.settings.poison_retry_limit,
         )
 
     def poll(self, mailbox: MailboxSettings, stop: threading.Event | None = None) -> PollResult:

@@ -233,7 +233,7 @@ def test_store_bug_quarantines_instead_of_blocking(
 
     monkeypatch.setattr(poller, "ingest_message", buggy_ingest)
     box = FakeMailbox([mail(1), mail(2)], journal)
-    result = poll_mailbox("support", box.open, sessions, options())
+    result = poll_mailbox("support", box.open, sessions, options(store_attempts=1))
     assert result.outcome == "ok"
     assert result.counts.quarantined == 2
     assert box.messages == []

@@ -208,3 +208,18 @@ class PollRun(Base):
     quarantined: Mapped[int] = mapped_column(Integer, default=0)
     deleted: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class StoreAttempt(Base):
+    """Failed ingest transactions of one message, so a poison message is held after a few."""
+
+    __tablename__ = "store_attempts"
+    __table_args__ = (UniqueConstraint("mailbox", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str] = mapped_column(Text)
+    first_failed_at: Mapped[datetime]
+    last_failed_at: Mapped[datetime]
