@@ -58,6 +58,11 @@ class ParsedMessage:
     attachments: tuple[Attachment, ...] = ()
     defects: tuple[str, ...] = ()
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # The body split for a reader: what the writer added (``reply_text``), the history they quoted
+    # (``quoted_text``) and their signature; ``body_text`` stays the whole text.
+    reply_text: str = ""
+    quoted_text: str = ""
+    signature: str = ""
 
     def header(self, name: str) -> str | None:
         """The first header of that name (case-insensitive), decoded, or None."""

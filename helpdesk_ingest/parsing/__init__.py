@@ -21,6 +21,7 @@ from helpdesk_ingest.parsing.headers import (
 from helpdesk_ingest.parsing.limits import ParseLimits
 from helpdesk_ingest.parsing.parts import Collected, collect
 from helpdesk_ingest.parsing.rawheaders import header_charsets, repair_header_section
+from helpdesk_ingest.parsing.reply import split_reply
 
 __all__ = ["ParseLimits", "parse_message"]
 
@@ -94,6 +95,8 @@ def _parse(raw: bytes, limits: ParseLimits) -> ParsedMessage | ParseFailure:
     date, date_defects = parse_date(header_text(message, "Date"))
     defects.extend(date_defects)
     defects.extend(collected.defects)
+    text = body_text(collected.pieces)
+    reply = split_reply(text)
     return ParsedMessage(
         message_id=message_id,
         message_id_synthetic=synthetic,
@@ -105,7 +108,10 @@ def _parse(raw: bytes, limits: ParseLimits) -> ParsedMessage | ParseFailure:
         in_reply_to=message_ids(header_text(message, "In-Reply-To")),
         references=message_ids(header_text(message, "References")),
         date=date,
-        body_text=body_text(collected.pieces),
+        body_text=text,
+        reply_text=reply.reply,
+        quoted_text=reply.quoted,
+        signature=reply.signature,
         body_html=body_html(collected.pieces),
         attachments=tuple(collected.attachments),
         defects=tuple(dict.fromkeys(defects)),

@@ -23,6 +23,9 @@ def parse_report(result: ParsedMessage | ParseFailure) -> dict[str, object]:
         "cc": [_address(address) for address in result.cc],
         "date": result.date.isoformat() if result.date else None,
         "body_text": result.body_text,
+        "reply_text": result.reply_text,
+        "quoted_text": result.quoted_text,
+        "signature": result.signature,
         "body_html": result.body_html,
         "attachments": [
             {

@@ -1,0 +1,63 @@
+"""The new text of a reply, apart from the history it quotes and the writer's signature.
+
+mail-parser-reply finds where quoted history starts from the lines mail clients write above it:
+"On … wrote:", German "Am … schrieb", French "Le … a écrit", Outlook's "-----Original
+Message-----" and "From: … Sent: …" blocks, and their equivalents in the other languages listed
+below; it also finds signatures ("-- ", "Best regards", "Sent from my …"). It trims the white
+space at both ends of each line, so ``reply_text`` loses indentation; ``body_text`` keeps it.
+A quote with no such line above it (only ``>`` lines at the end) is split off here.
+
+The split is a reading aid for agents, never a replacement for the body: when it fails or the
+text is too long to split cheaply, the whole text is the reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mailparser_reply import EmailReplyParser
+
+# English is always included by the library; these are the languages of the mail seen so far.
+LANGUAGES = ("en", "de", "fr", "es", "it", "nl")
+# The library's patterns backtrack; past this size the split is not worth its cost.
+MAX_SPLIT_CHARS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyParts:
+    reply: str
+    quoted: str = ""
+    signature: str = ""
+
+
+def _split_trailing_quote(reply: str) -> tuple[str, str]:
+    """The ``>`` lines (and blank lines among them) that end ``reply``, split off."""
+    lines = reply.rstrip().split("\n")
+    start = len(lines)
+    while start > 0 and (lines[start - 1].startswith(">") or not lines[start - 1].strip()):
+        start -= 1
+    if start == 0 or start == len(lines):
+        return reply, ""
+    return "\n".join(lines[:start]).rstrip(), "\n".join(lines[start:]).strip()
+
+
+def split_reply(text: str) -> ReplyParts:
+    """``text`` as reply, quoted history and signature; each stripped of outer blank lines."""
+    if not text.strip() or len(text) > MAX_SPLIT_CHARS:
+        return ReplyParts(reply=text.strip())
+    try:
+        read = EmailReplyParser(languages=list(LANGUAGES)).read(text)
+        latest = read.replies[0]
+        reply, signature = latest.body, latest.signatures
+        quoted = ""
+        if len(read.replies) > 1:
+            start = read.text.find(read.replies[1].content)
+            quoted = read.text[start:].strip() if start >= 0 else ""
+    except Exception:
+        # A reading aid must never cost the message: keep the whole text as the reply.
+        return ReplyParts(reply=text.strip())
+    reply, trailing = _split_trailing_quote(reply)
+    quoted = "\n\n".join(part for part in (trailing, quoted) if part)
+    if not reply.strip() and not quoted:
+        return ReplyParts(reply=text.strip())
+    return ReplyParts(reply=reply.strip(), quoted=quoted, signature=signature.strip())
