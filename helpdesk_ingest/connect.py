@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import structlog
 
@@ -18,7 +19,12 @@ from helpdesk_ingest.pop3 import (
 )
 from helpdesk_ingest.pop3.retry import retry_decision
 
-log = structlog.get_logger("helpdesk_ingest.connect")
+
+def _log() -> Any:
+    # Fetched per event rather than once at import, so a logging set-up made later (or a test's
+    # capture_logs) applies even after a cached logger has been used.
+    return structlog.get_logger("helpdesk_ingest.connect")
+
 
 # One cached token source per mailbox and OAuth settings, so tokens outlive a single poll.
 _token_sources: dict[tuple[str, OAuthSettings], CachedTokenSource] = {}
@@ -74,14 +80,14 @@ def open_mailbox(mailbox: MailboxSettings) -> Pop3Session:
     except BaseException:
         session.close()
         raise
-    log.info("pop3_logged_in", mailbox=mailbox.name, mechanism=session.mechanism)
+    _log().info("pop3_logged_in", mailbox=mailbox.name, mechanism=session.mechanism)
     return session
 
 
 def _log_refusal(mailbox: MailboxSettings, exc: Pop3Error) -> None:
     # One event per kind of refusal ([AUTH], [IN-USE], [SYS/TEMP]), so alerts tell them apart.
     decision = retry_decision(exc)
-    log.warning(
+    _log().warning(
         decision.event,
         mailbox=mailbox.name,
         auth=mailbox.auth,

@@ -22,7 +22,12 @@ import structlog
 
 from helpdesk_ingest.oauth.settings import OAuthSettings
 
-log = structlog.get_logger("helpdesk_ingest.oauth")
+
+def _log() -> Any:
+    # Fetched per event rather than once at import, so a logging set-up made later (or a test's
+    # capture_logs) applies even after a cached logger has been used.
+    return structlog.get_logger("helpdesk_ingest.oauth")
+
 
 COMMAND_TIMEOUT_S = 60.0
 ENDPOINT_TIMEOUT_S = 30.0
@@ -167,14 +172,14 @@ class CachedTokenSource:
         try:
             token = self._fetch()
         except OAuthTokenError as exc:
-            log.error(
+            _log().error(
                 "oauth_token_refresh_failed",
                 mailbox=self._mailbox,
                 source=self._source,
                 error=str(exc),
             )
             raise
-        log.info(
+        _log().info(
             "oauth_token_refreshed",
             mailbox=self._mailbox,
             source=self._source,
