@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 
 from helpdesk_ingest.message import ParsedMessage, ParseFailure
-from helpdesk_ingest.parsing.body import body_html, body_text
+from helpdesk_ingest.parsing.body import BodyPiece, body_html, body_text
 from helpdesk_ingest.parsing.defects import defect_names
 from helpdesk_ingest.parsing.headers import (
     addresses,
@@ -19,11 +19,18 @@ from helpdesk_ingest.parsing.headers import (
     parse_date,
 )
 from helpdesk_ingest.parsing.limits import ParseLimits
+from helpdesk_ingest.parsing.oversize import (
+    Oversize,
+    header_section,
+    header_section_size,
+    headers_too_large,
+    message_too_large,
+)
 from helpdesk_ingest.parsing.parts import Collected, collect
 from helpdesk_ingest.parsing.rawheaders import header_charsets, repair_header_section
 from helpdesk_ingest.parsing.reply import split_reply
 
-__all__ = ["ParseLimits", "parse_message"]
+__all__ = ["ParseLimits", "parse_message", "parse_oversized"]
 
 SYNTHETIC_ID_DOMAIN = "helpdesk-ingest.invalid"
 _DEFAULT_LIMITS = ParseLimits()
@@ -31,25 +38,39 @@ _DEFAULT_LIMITS = ParseLimits()
 _MBOX_FROM_LINE = re.compile(rb"From [^\s:]")
 
 
-def _header_section_size(raw: bytes) -> int:
-    for separator in (b"\r\n\r\n", b"\n\n", b"\r\r"):
-        position = raw.find(separator)
-        if position >= 0:
-            return position
-    return len(raw)
-
-
 def parse_message(raw: bytes, limits: ParseLimits | None = None) -> ParsedMessage | ParseFailure:
-    """What ``raw`` says; a ParseFailure (for quarantine) when it cannot be a message."""
+    """What ``raw`` says; a ParseFailure (for quarantine) when it cannot be a message.
+
+    Over ``max_message_bytes`` or ``max_header_bytes``, only the headers are read: the result is
+    a message whose body says what happened, with the defect ``over-size-limit`` or
+    ``header-too-large``.
+    """
     limits = limits or _DEFAULT_LIMITS
     if not raw.strip():
         return ParseFailure("unparseable", "the message is empty")
-    if _header_section_size(raw) > limits.max_header_bytes:
-        return ParseFailure(
-            "header-too-large", f"the header section exceeds {limits.max_header_bytes} bytes"
-        )
+    headers_size = header_section_size(raw)
+    if headers_size > limits.max_header_bytes:
+        oversize = headers_too_large(headers_size, limits.max_header_bytes)
+        return _guarded(header_section(raw, limits.max_header_bytes), limits, oversize, raw)
+    if len(raw) > limits.max_message_bytes:
+        return parse_oversized(raw[:headers_size], len(raw), limits)
+    return _guarded(raw, limits, None, raw)
+
+
+def parse_oversized(
+    headers: bytes, size: int, limits: ParseLimits | None = None
+) -> ParsedMessage | ParseFailure:
+    """A message of ``size`` bytes known only by its ``headers`` (for example from POP3 TOP n 0)."""
+    limits = limits or _DEFAULT_LIMITS
+    section = header_section(headers, limits.max_header_bytes)
+    return _guarded(section, limits, message_too_large(size, limits.max_message_bytes), headers)
+
+
+def _guarded(
+    raw: bytes, limits: ParseLimits, oversize: Oversize | None, identity: bytes
+) -> ParsedMessage | ParseFailure:
     try:
-        return _parse(raw, limits)
+        return _parse(raw, limits, oversize, identity)
     except Exception as exc:
         return ParseFailure("parser-error", f"{type(exc).__name__}: {exc}"[:500])
 
@@ -63,12 +84,19 @@ def _normalised(raw: bytes) -> tuple[bytes, list[str]]:
     return repair_header_section(raw)
 
 
-def _parse(raw: bytes, limits: ParseLimits) -> ParsedMessage | ParseFailure:
+def _parse(
+    raw: bytes, limits: ParseLimits, oversize: Oversize | None, identity: bytes
+) -> ParsedMessage | ParseFailure:
     repaired, defects = _normalised(raw)
     parser = BytesParser(policy=email.policy.default)
     try:
-        message = parser.parsebytes(repaired)
-        collected = collect(message, limits, header_charsets(repaired))
+        if oversize is not None:
+            message = parser.parsebytes(repaired, headersonly=True)
+            note = BodyPiece(plain=oversize.note)
+            collected = Collected(pieces=[note], defects=[oversize.defect])
+        else:
+            message = parser.parsebytes(repaired)
+            collected = collect(message, limits, header_charsets(repaired))
     except RecursionError:
         # Nesting deeper than the email package can follow: keep the headers, so the message
         # still becomes a ticket; the raw bytes stay stored for anyone who needs the rest.
@@ -81,7 +109,7 @@ def _parse(raw: bytes, limits: ParseLimits) -> ParsedMessage | ParseFailure:
     synthetic = not message_id_values
     message_id = (
         # Derived from the bytes as downloaded, so a re-download maps to the same id.
-        f"<{hashlib.sha256(raw).hexdigest()[:32]}@{SYNTHETIC_ID_DOMAIN}>"
+        f"<{hashlib.sha256(identity).hexdigest()[:32]}@{SYNTHETIC_ID_DOMAIN}>"
         if synthetic
         else message_id_values[0]
     )

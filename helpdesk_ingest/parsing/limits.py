@@ -7,8 +7,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class ParseLimits:
-    """How much one message may ask of the parser: header bytes, MIME parts, MIME depth."""
+    """How much one message may ask of the parser: size, header bytes, MIME parts, MIME depth.
 
+    Over ``max_message_bytes`` (or ``max_header_bytes``) the parser reads only the headers and
+    says so in the body; over ``max_parts`` or ``max_depth`` it keeps what it read and records
+    a defect.
+    """
+
+    max_message_bytes: int = 25 * 1024 * 1024
     max_header_bytes: int = 256 * 1024
     max_parts: int = 500
     max_depth: int = 20
