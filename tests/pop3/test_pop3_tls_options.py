@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import socket
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,7 +13,13 @@ import pytest
 import trustme
 
 from helpdesk_ingest.devserver import DevPop3Server
-from helpdesk_ingest.pop3 import Endpoint, Pop3Error, Pop3Session, Pop3TlsError
+from helpdesk_ingest.pop3 import (
+    Endpoint,
+    Pop3ConnectionError,
+    Pop3Error,
+    Pop3Session,
+    Pop3TlsError,
+)
 from helpdesk_ingest.pop3.tls import format_pin, parse_pin, spki_sha256
 from tests.pop3.conftest import LOGIN
 
@@ -106,3 +115,47 @@ def test_self_signed_certificate_is_refused(
     with pytest.raises(Pop3TlsError, match="self-signed"):
         Pop3Session.connect(endpoint_of(server))
     assert server.commands_seen == []
+
+
+class HangUpPeer:
+    """Accepts one connection, optionally answers STLS with +OK, then drops it mid-handshake."""
+
+    def __init__(self, starttls: bool) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.starttls = starttls
+        self.received: list[bytes] = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        with contextlib.suppress(OSError):
+            connection, _ = self.listener.accept()
+            with connection, connection.makefile("rb") as lines:
+                if self.starttls:
+                    connection.sendall(b"+OK ready\r\n")
+                    self.received.append(lines.readline())  # CAPA
+                    connection.sendall(b"+OK\r\nSTLS\r\nSASL PLAIN\r\n.\r\n")
+                    self.received.append(lines.readline())  # STLS
+                    connection.sendall(b"+OK begin TLS\r\n")
+                # Read the ClientHello, then hang up without answering it.
+                connection.recv(1024)
+
+    def close(self) -> None:
+        self.listener.close()
+        self.thread.join(timeout=5)
+
+
+@pytest.mark.parametrize("starttls", [False, True])
+def test_a_server_dropping_the_handshake_is_refused_clearly(starttls: bool) -> None:
+    peer = HangUpPeer(starttls)
+    try:
+        security = "starttls" if starttls else "tls"
+        endpoint = Endpoint("127.0.0.1", peer.port, security, read_timeout_s=5)
+        with pytest.raises((Pop3TlsError, Pop3ConnectionError), match="handshake") as caught:
+            Pop3Session.connect(endpoint)
+    finally:
+        peer.close()
+    assert "127.0.0.1" in str(caught.value)
+    # Nothing but CAPA and STLS went out in the clear.
+    assert [line.split()[0] for line in peer.received] == ([b"CAPA", b"STLS"] if starttls else [])
