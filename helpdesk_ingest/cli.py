@@ -27,6 +27,7 @@ log = structlog.get_logger("helpdesk_ingest.cli")
 
 
 def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from helpdesk_ingest.http_health import serve_health
     from helpdesk_ingest.runtime import build_runtime
     from helpdesk_ingest.scheduler import run_daemon
 
@@ -36,7 +37,8 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         if not mailboxes:
             raise ConfigError("mailboxes: no enabled mailbox is configured; nothing to poll")
         jobs = {mailbox.name: partial(runtime.poll, mailbox) for mailbox in mailboxes}
-        return run_daemon(jobs, settings.poll_interval_s)
+        with serve_health(runtime):
+            return run_daemon(jobs, settings.poll_interval_s, after_poll=runtime.observe)
     finally:
         runtime.engine.dispose()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import structlog
@@ -11,9 +11,11 @@ from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from helpdesk_ingest.backoff import BackoffPolicy, FailureTracker
 from helpdesk_ingest.config import MailboxSettings, Settings
 from helpdesk_ingest.connect import open_mailbox
 from helpdesk_ingest.locking import mailbox_lock
+from helpdesk_ingest.metrics import PollMetrics
 from helpdesk_ingest.poller import PollOptions, PollResult, poll_mailbox
 from helpdesk_ingest.store.database import make_engine, make_sessionmaker
 from helpdesk_ingest.store.ingest import IngestPolicy
@@ -27,6 +29,8 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    failures: FailureTracker = field(default_factory=FailureTracker)
+    metrics: PollMetrics = field(default_factory=PollMetrics)
 
     def poll_options(self, mailbox: MailboxSettings) -> PollOptions:
         return PollOptions(
@@ -63,6 +67,16 @@ class Runtime:
             )
             return PollResult(mailbox.name, "failed", error="database unavailable")
 
+    def observe(self, result: PollResult) -> float | None:
+        """Count the pass in the metrics and the backoff; returns the pause after a failure."""
+        delay_s = None
+        if result.outcome == "failed":
+            delay_s = self.failures.failed(result.mailbox, result.error)
+        elif result.outcome != "skipped":
+            self.failures.succeeded(result.mailbox)
+        self.metrics.record(result, self.failures.consecutive_failures(result.mailbox))
+        return delay_s
+
     def enabled_mailboxes(self) -> list[MailboxSettings]:
         return [mailbox for mailbox in self.settings.mailboxes if mailbox.enabled]
 
@@ -78,4 +92,7 @@ def build_runtime(settings: Settings, *, migrate: bool = False) -> Runtime:
     if migrate or settings.migrate_on_start:
         upgrade_to_head(engine)
     require_current_schema(engine)
-    return Runtime(settings, engine, make_sessionmaker(engine))
+    policy = BackoffPolicy(settings.backoff_base_s, settings.backoff_max_s)
+    return Runtime(
+        settings, engine, make_sessionmaker(engine), failures=FailureTracker(policy=policy)
+    )

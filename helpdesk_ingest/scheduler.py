@@ -10,7 +10,7 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 import structlog
@@ -22,15 +22,27 @@ from helpdesk_ingest.poller import PollResult
 log = structlog.get_logger("helpdesk_ingest.scheduler")
 
 PollJob = Callable[[threading.Event], PollResult]
+# Told of every pass; returns how long to wait before the next one when the pass failed.
+AfterPoll = Callable[[PollResult], float | None]
 
 
-def _guarded(name: str, job: PollJob, stop: threading.Event) -> Callable[[], None]:
+def _guarded(
+    name: str,
+    job: PollJob,
+    stop: threading.Event,
+    after_poll: AfterPoll | None = None,
+    reschedule: Callable[[str, float], None] | None = None,
+) -> Callable[[], None]:
     def run() -> None:
         try:
-            job(stop)
+            result = job(stop)
         except Exception:
             # A bug must not kill the job for good: log it loudly and let the next run try again.
             log.exception("poll_crashed", mailbox=name)
+            result = PollResult(name, "failed", error="poll crashed")
+        delay_s = after_poll(result) if after_poll is not None else None
+        if delay_s is not None and reschedule is not None and not stop.is_set():
+            reschedule(name, delay_s)
 
     return run
 
@@ -40,6 +52,7 @@ def run_daemon(
     poll_interval_s: float,
     stop: threading.Event | None = None,
     install_signal_handlers: bool = True,
+    after_poll: AfterPoll | None = None,
 ) -> int:
     """Poll every mailbox every ``poll_interval_s`` until asked to stop; returns the exit code."""
     stop = stop or threading.Event()
@@ -50,9 +63,16 @@ def run_daemon(
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         timezone=UTC,
     )
+
+    def reschedule(name: str, delay_s: float) -> None:
+        # Backoff: the failing mailbox's next pass moves out; the others keep their schedule.
+        scheduler.modify_job(
+            f"poll:{name}", next_run_time=datetime.now(UTC) + timedelta(seconds=delay_s)
+        )
+
     for name, job in jobs.items():
         scheduler.add_job(
-            _guarded(name, job, stop),
+            _guarded(name, job, stop, after_poll, reschedule),
             "interval",
             seconds=poll_interval_s,
             id=f"poll:{name}",

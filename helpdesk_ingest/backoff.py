@@ -1,0 +1,66 @@
+"""Per-mailbox backoff: a failing mailbox is retried later and later, but never given up.
+
+The delay doubles with each failure in a row, up to a ceiling, and is jittered ("equal jitter":
+half fixed, half random) so that replicas and mailboxes failing together do not retry in step.
+Each failure is logged at error level with the count of failures in a row; one success resets it.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, field
+
+import structlog
+
+log = structlog.get_logger("helpdesk_ingest.backoff")
+
+
+@dataclass(frozen=True)
+class BackoffPolicy:
+    base_s: float = 30.0
+    max_s: float = 900.0
+
+    def delay_s(self, failures: int, rng: random.Random) -> float:
+        """The pause after ``failures`` (≥ 1) failures in a row."""
+        ceiling = min(self.max_s, self.base_s * 2.0 ** min(failures - 1, 32))
+        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+@dataclass
+class FailureTracker:
+    """Consecutive failures of each mailbox, shared by the scheduler and `/healthz`."""
+
+    policy: BackoffPolicy = field(default_factory=BackoffPolicy)
+    rng: random.Random = field(default_factory=random.Random)
+    _failures: dict[str, int] = field(default_factory=dict)
+    _mutex: threading.Lock = field(default_factory=threading.Lock)
+
+    def succeeded(self, mailbox: str) -> None:
+        with self._mutex:
+            previous = self._failures.pop(mailbox, 0)
+        if previous:
+            log.info("mailbox_recovered", mailbox=mailbox, failures_before=previous)
+
+    def failed(self, mailbox: str, error: str | None) -> float:
+        """Count one more failure; returns how long to wait before the next attempt."""
+        with self._mutex:
+            failures = self._failures.get(mailbox, 0) + 1
+            self._failures[mailbox] = failures
+            delay = self.policy.delay_s(failures, self.rng)
+        log.error(
+            "mailbox_failing",
+            mailbox=mailbox,
+            consecutive_failures=failures,
+            retry_in_s=round(delay, 1),
+            error=error,
+        )
+        return delay
+
+    def consecutive_failures(self, mailbox: str) -> int:
+        with self._mutex:
+            return self._failures.get(mailbox, 0)
+
+    def snapshot(self) -> dict[str, int]:
+        with self._mutex:
+            return dict(self._failures)
