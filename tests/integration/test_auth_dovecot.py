@@ -109,7 +109,7 @@ def test_no_secret_in_logs_or_errors(dovecot: DovecotServer, mechanism: str) -> 
             port=dovecot.pop3s_port,
             username=account.username,
             password=SecretStr(password),
-            auth=mechanism,  # type: ignore[arg-type]
+            auth=mechanism,
             ca_file=dovecot.ca_file,
         )
 

@@ -152,7 +152,7 @@ def test_token_url_must_be_https() -> None:
         OAuthSettings(
             token_url="http://login.example.com/token",
             client_id="x",
-            refresh_token=REFRESH_TOKEN,  # type: ignore[arg-type]
+            refresh_token=REFRESH_TOKEN,
         )
 
 

@@ -22,7 +22,7 @@ def mailbox_for(server: DevPop3Server) -> MailboxSettings:
         host=server.host,
         port=server.port,
         username="support",
-        password=PASSWORD,  # type: ignore[arg-type]
+        password=PASSWORD,
         ca_file=server.ca_pem_path,
     )
 

@@ -150,8 +150,9 @@ class HangUpPeer:
 def test_a_server_dropping_the_handshake_is_refused_clearly(starttls: bool) -> None:
     peer = HangUpPeer(starttls)
     try:
-        security = "starttls" if starttls else "tls"
-        endpoint = Endpoint("127.0.0.1", peer.port, security, read_timeout_s=5)
+        endpoint = Endpoint(
+            "127.0.0.1", peer.port, "starttls" if starttls else "tls", read_timeout_s=5
+        )
         with pytest.raises((Pop3TlsError, Pop3ConnectionError), match="handshake") as caught:
             Pop3Session.connect(endpoint)
     finally:
