@@ -65,7 +65,8 @@ def codec_for(label: str | None) -> str | None:
         return None
     try:
         return codecs.lookup(name).name
-    except LookupError:
+    except (LookupError, ValueError):
+        # ValueError: a label with a NUL byte in it.
         return None
 
 

@@ -28,6 +28,7 @@ from . import messages
         ("unicode-1-1-utf-7", "utf-7"),
         ("utf-7", "utf-7"),
         ("x-unknown", None),
+        ("utf-\x008", None),
         ("no-such-charset", None),
         (None, None),
     ],
