@@ -8,7 +8,7 @@ import re
 from email.message import EmailMessage
 from email.parser import BytesParser
 
-from helpdesk_ingest.message import ParsedMessage, ParseFailure
+from helpdesk_ingest.message import Address, ParsedMessage, ParseFailure
 from helpdesk_ingest.parsing.body import BodyPiece, body_html, body_text
 from helpdesk_ingest.parsing.defects import defect_names
 from helpdesk_ingest.parsing.headers import (
@@ -75,6 +75,13 @@ def _guarded(
         return ParseFailure("parser-error", f"{type(exc).__name__}: {exc}"[:500])
 
 
+def _sender(senders: tuple[Address, ...]) -> Address | None:
+    # Of several From addresses, the first that can be answered; else the first at all.
+    return next((address for address in senders if "@" in address.email), None) or (
+        senders[0] if senders else None
+    )
+
+
 def _normalised(raw: bytes) -> tuple[bytes, list[str]]:
     if _MBOX_FROM_LINE.match(raw) and b"\n" in raw:
         # An mbox separator line is not a header; drop it as mail clients do.
@@ -129,7 +136,7 @@ def _parse(
         message_id=message_id,
         message_id_synthetic=synthetic,
         subject=header_text(message, "Subject") or "",
-        from_address=senders[0] if senders else None,
+        from_address=_sender(senders),
         to=addresses(message, "To"),
         cc=addresses(message, "Cc"),
         reply_to=addresses(message, "Reply-To"),

@@ -15,6 +15,8 @@ from helpdesk_ingest.parsing.text import decode_bytes, repair_surrogates
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _WHITESPACE = re.compile(r"\s+")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
+_ENCODED_WORDS = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=(?:\s+=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)*")
+_ADDRESS_SPECIALS = re.compile(r'[,;:<>@"()\\]')
 
 
 def raw_values(message: EmailMessage, name: str) -> list[str]:
@@ -73,6 +75,23 @@ def _address(display: str, mail: str) -> Address | None:
     return Address(name=name, email=mail)
 
 
+def _quote_encoded_specials(match: re.Match[str]) -> str:
+    decoded = decode_words(match[0])
+    if not _ADDRESS_SPECIALS.search(decoded):
+        return match[0]
+    escaped = decoded.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def _protect_encoded_words(value: str) -> str:
+    """Encoded words whose text holds a comma or another special, as one quoted string.
+
+    ``=?iso-8859-1?Q?B=FCrling,=20Andreas?= <a@example.com>`` is one mailbox; split as written it
+    would be two, because address parsers see the comma before anything is decoded.
+    """
+    return _ENCODED_WORDS.sub(_quote_encoded_specials, value) if "=?" in value else value
+
+
 def addresses(message: EmailMessage, name: str) -> tuple[Address, ...]:
     """Every address in all ``name`` headers; group syntax and junk are tolerated.
 
@@ -80,7 +99,8 @@ def addresses(message: EmailMessage, name: str) -> tuple[Address, ...]:
     """
     try:
         # Split first, decode second: a decoded display name may carry commas and quotes.
-        pairs = email.utils.getaddresses(raw_values(message, name))
+        values = [_protect_encoded_words(value) for value in raw_values(message, name)]
+        pairs = email.utils.getaddresses(values)
     except (RecursionError, ValueError, IndexError):
         return ()
     found = (_address(display, mail) for display, mail in pairs)

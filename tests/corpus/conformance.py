@@ -70,7 +70,35 @@ _UUENCODE_IN_BODY = (
     "a uuencoded block in a text body is a file the sender attached; it becomes an attachment "
     "and leaves the body text, where the source project keeps it as text"
 )
+_BARE_WORD_FROM = (
+    "a From without a domain (Whomever, MAILER-DAEMON) is kept as the address with no display "
+    "name: it still names the sender, where the source project reads it as a name and no address"
+)
+_DECODED_NAME = (
+    "the display name is decoded as the sender wrote it; the source project's expectation holds "
+    "its own decoding slip (a split encoded word, bytes read in the wrong charset, junk quoting)"
+)
+_NAME_SPLIT = (
+    "'Name user@host' without angle brackets is read as a name and an address, and a comment "
+    "after the name is kept, where the source project keeps the whole text as the name"
+)
 DELIBERATE: dict[tuple[str, str], str] = {
+    ("stalwart-mail-parser/rfc/001.eml", "from_email"): _BARE_WORD_FROM,
+    ("stalwart-mail-parser/rfc/001.eml", "from_display_name"): _BARE_WORD_FROM,
+    ("stalwart-mail-parser/rfc/004.eml", "from_email"): _BARE_WORD_FROM,
+    ("stalwart-mail-parser/rfc/004.eml", "from_display_name"): _BARE_WORD_FROM,
+    ("stalwart-mail-parser/rfc/001.eml", "attachment_filenames"): (
+        "a file name sent as a path (/u/nsb/writing/rfcs/RFC-MIME.ps) keeps only its last part, "
+        "so no download can write outside its folder"
+    ),
+    ("zammad/mail/mail035.box", "from_email"): (
+        'From: "user@host" is the address user@host; the source project keeps the quotes'
+    ),
+    ("zammad/mail/mail046.box", "from_display_name"): _DECODED_NAME,
+    ("zammad/mail/mail065.box", "from_display_name"): _DECODED_NAME,
+    ("zammad/mail/mail076.box", "from_display_name"): _DECODED_NAME,
+    ("zammad/mail/mail087.box", "from_display_name"): _NAME_SPLIT,
+    ("zammad/mail/mail092.box", "from_display_name"): _NAME_SPLIT,
     ("zammad/mail/mail025.box", "body_contains"): _UUENCODE_IN_BODY,
     ("zammad/mail/mail025.box", "attachment_count"): _UUENCODE_IN_BODY,
     ("stalwart-mail-parser/legacy/049.eml", "attachment_count"): _UUENCODE_IN_BODY,

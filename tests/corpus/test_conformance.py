@@ -23,8 +23,8 @@ NOT_MAIL = {
 # counted as agreement; a regression below these fails.
 MINIMUM_RATES = {
     "subject": 1.0,
-    "from_email": 0.97,
-    "from_display_name": 0.95,
+    "from_email": 0.99,
+    "from_display_name": 0.99,
     "body_contains": 0.97,
     "content_type": 0.87,
     "attachment_count": 0.96,

@@ -90,3 +90,23 @@ def test_shift_jis_labelled_iso_2022_jp() -> None:
 )
 def test_odd_from_headers(header: bytes, expected: Address) -> None:
     assert parsed(b"From: " + header + b"\nSubject: s\n\nbody\n").from_address == expected
+
+
+def test_an_encoded_display_name_with_a_comma_is_one_mailbox() -> None:
+    raw = b"From: =?iso-8859-1?Q?B=FCrling,=20Andreas?= <smith@example.com>\nSubject: x\n\nHi\n"
+
+    result = parse_message(raw)
+
+    assert isinstance(result, ParsedMessage)
+    assert result.from_address == Address(name="Bürling, Andreas", email="smith@example.com")
+    assert "several-from" not in result.defects
+
+
+def test_of_several_from_headers_the_first_answerable_address_is_the_sender() -> None:
+    raw = b"From: [??????]\nFrom: Real Sender <real@example.com>\nSubject: x\n\nHi\n"
+
+    result = parse_message(raw)
+
+    assert isinstance(result, ParsedMessage)
+    assert result.from_address == Address(name="Real Sender", email="real@example.com")
+    assert "several-from" in result.defects
