@@ -105,7 +105,12 @@ def configure_logging(
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Library chatter at INFO (every SQL statement, every job run) drowns the events operators need.
-    for noisy in ("sqlalchemy.engine", "apscheduler.executors", "apscheduler.scheduler"):
+    for noisy in (
+        "sqlalchemy.engine",
+        "apscheduler.executors",
+        "apscheduler.scheduler",
+        "flufl.bounce",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import ssl
 import threading
@@ -276,12 +277,20 @@ class Conversation:
         number, message = found
         faults = self.setup.faults
         if number in faults.stall_on_retr:
-            self.setup.stopping.wait()
+            self._stall_until_client_leaves()
             raise _Hangup
         self._ok(f"{message.octets} octets")
         self._send(stuffed(message.raw))
         if number in faults.drop_after_retr:
             raise _Hangup
+
+    def _stall_until_client_leaves(self) -> None:
+        # Like a hung server, answer nothing; but notice the client giving up (its socket becomes
+        # readable at EOF), so the maildrop lock is released as a real server's would be.
+        while not self.setup.stopping.wait(0.05):
+            readable, _, _ = select.select([self.sock], [], [], 0)
+            if readable:
+                return
 
     def _top(self, args: list[str]) -> None:
         found = self._message(args)
