@@ -109,9 +109,11 @@ def configure_logging(
         "sqlalchemy.engine",
         "apscheduler.executors",
         "apscheduler.scheduler",
-        "flufl.bounce",
     ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # flufl.bounce logs every detector it runs, and a traceback for each detector that trips on
+    # an odd message; the classification it feeds is logged by us, per message.
+    logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 
 
 def _identity(logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
