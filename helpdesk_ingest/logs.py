@@ -112,7 +112,7 @@ def configure_logging(
     ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     # flufl.bounce logs every detector it runs, and a traceback for each detector that trips on
-    # an odd message; the classification it feeds is logged by us, per message.
+    # an odd message; what it finds is recorded on the article (flags) instead.
     logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 
 
