@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from helpdesk_ingest import __version__
 from helpdesk_ingest.config import CONFIG_ENV_VAR, ConfigError, Settings, load_settings
 from helpdesk_ingest.logs import configure_logging, redactor
+from helpdesk_ingest.prune import add_arguments as prune_arguments
 from helpdesk_ingest.quarantine import add_arguments as quarantine_arguments
 from helpdesk_ingest.store.migrations import SchemaNotReady
 
@@ -119,6 +120,17 @@ def _cmd_quarantine(settings: Settings, args: argparse.Namespace) -> int:
         runtime.engine.dispose()
 
 
+def _cmd_prune(settings: Settings, args: argparse.Namespace) -> int:
+    from helpdesk_ingest.prune import run_command
+    from helpdesk_ingest.runtime import build_runtime
+
+    runtime = build_runtime(settings)
+    try:
+        return run_command(runtime, args)
+    finally:
+        runtime.engine.dispose()
+
+
 Command = Callable[[Settings, argparse.Namespace], int]
 
 
@@ -155,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
         "quarantine", _cmd_quarantine, "list, show, export and retry quarantined messages"
     )
     quarantine_arguments(quarantine)
+    prune = add("prune", _cmd_prune, "drop the raw bytes of ingested messages older than N days")
+    prune_arguments(prune)
     demo = add("demo", _cmd_demo, "ingest bundled samples from a local test server into SQLite")
     demo.add_argument(
         "--directory",

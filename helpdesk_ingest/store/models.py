@@ -118,6 +118,9 @@ class RawMessage(Base):
     # through another mailbox).
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     received_at: Mapped[datetime]
+    # Set by `prune`: the bytes are gone (content is empty) but the row stays, so a re-download
+    # of the same message is still recognised by its (mailbox, sha256) key.
+    pruned_at: Mapped[datetime | None]
 
 
 class Article(Base):
