@@ -27,6 +27,7 @@ from sqlalchemy.exc import ArgumentError
 
 from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.oauth.settings import OAuthSettings
+from helpdesk_ingest.parsing.limits import ParseLimits
 from helpdesk_ingest.pop3.tls import parse_pin
 from helpdesk_ingest.routing.rules import RoutingRule
 from helpdesk_ingest.store.threading import FollowUpSettings
@@ -161,12 +162,31 @@ class Settings(BaseSettings):
         default=None, description="File holding the database URL (it may carry a password)."
     )
     poll_interval_s: float = Field(default=60.0, gt=0, description="Pause between polls.")
+    poll_jitter: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description=(
+            "Each pause is lengthened by up to this fraction of poll_interval_s, at random, so "
+            "replicas' timers drift apart and share the mailboxes; 0 turns it off."
+        ),
+    )
     checkpoint_every: int = Field(
         default=100, ge=1, description="QUIT and reconnect after this many messages in one pass."
     )
     max_messages_per_poll: int = Field(
         default=1000, ge=1, description="Upper bound of messages handled in one pass."
     )
+    max_message_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        ge=1024,
+        description="Larger messages become a ticket from their headers only; raw bytes kept.",
+    )
+    max_header_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="Larger header sections are not parsed."
+    )
+    max_mime_parts: int = Field(default=500, ge=1, description="MIME parts looked at per message.")
+    max_mime_depth: int = Field(default=20, ge=1, description="MIME nesting followed per message.")
     ticket_tag_pattern: str = Field(
         default=DEFAULT_TICKET_TAG_PATTERN,
         description="Regex finding a ticket number in a subject; needs a group named 'number'.",
@@ -251,6 +271,15 @@ class Settings(BaseSettings):
     @property
     def ticket_tag_regex(self) -> re.Pattern[str]:
         return re.compile(self.ticket_tag_pattern)
+
+    @property
+    def parse_limits(self) -> ParseLimits:
+        return ParseLimits(
+            max_message_bytes=self.max_message_bytes,
+            max_header_bytes=self.max_header_bytes,
+            max_parts=self.max_mime_parts,
+            max_depth=self.max_mime_depth,
+        )
 
     def mailbox(self, name: str) -> MailboxSettings:
         for mailbox in self.mailboxes:

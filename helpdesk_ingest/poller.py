@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk_ingest.hygiene import classify
 from helpdesk_ingest.message import ParsedMessage, ParseFailure
-from helpdesk_ingest.parsing import parse_message
+from helpdesk_ingest.parsing import ParseLimits, parse_message
 from helpdesk_ingest.pop3 import Pop3Error, Pop3ServerError, Pop3Session
 from helpdesk_ingest.routing import RoutingRule, route
 from helpdesk_ingest.store.attempts import record_failed_attempt
@@ -57,6 +57,7 @@ class PollOptions:
     policy: IngestPolicy = DEFAULT_POLICY
     # Failed ingest transactions of one message (over passes) before it goes to quarantine.
     store_attempts: int = 3
+    parse_limits: ParseLimits = field(default_factory=ParseLimits)
 
 
 @dataclass
@@ -148,7 +149,7 @@ def store_one(
 
     Raises DatabaseUnavailable when nothing could be committed; then the caller must not DELE.
     """
-    parsed = parse_message(raw)
+    parsed = parse_message(raw, options.parse_limits)
     try:
         with sessions.begin() as session:
             if isinstance(parsed, ParseFailure):
@@ -259,9 +260,17 @@ def _drain_one_session(
     """Handle up to ``budget`` messages; returns (messages listed, messages handled)."""
     listing = pop.list()
     handled = 0
-    for number, _size in listing[:budget]:
+    for number, size in listing[:budget]:
         if stop.is_set():
             break
+        if size > options.parse_limits.max_message_bytes:
+            # Still downloaded, so its bytes are kept; the parser reads only its headers.
+            log.warning(
+                "message_over_size_limit",
+                number=number,
+                size=size,
+                limit=options.parse_limits.max_message_bytes,
+            )
         handle_message(pop, number, sessions, mailbox, options, counts)
         handled += 1
     return len(listing), handled

@@ -41,6 +41,7 @@ class Runtime:
             routing_rules=tuple(self.settings.routing),
             policy=IngestPolicy(self.settings.hygiene, self.settings.follow_up),
             store_attempts=self.settings.poison_retry_limit,
+            parse_limits=self.settings.parse_limits,
         )
 
     def poll(self, mailbox: MailboxSettings, stop: threading.Event | None = None) -> PollResult:

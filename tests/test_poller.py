@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk_ingest import poller
+from helpdesk_ingest.parsing import ParseLimits
 from helpdesk_ingest.poller import PollOptions, poll_mailbox
 from helpdesk_ingest.pop3 import Pop3ConnectionError, Pop3ServerError
 from helpdesk_ingest.store.database import make_engine, make_sessionmaker
@@ -317,3 +318,24 @@ def test_connection_drop_keeps_undeleted_messages(
     second = poll_mailbox("support", box.open, sessions, options())
     assert (second.counts.duplicates, second.counts.ingested) == (1, 1)
     assert box.messages == []
+
+
+def test_message_over_size_limit_becomes_a_ticket_from_its_headers(
+    sessions: sessionmaker[Session], journal: list[str]
+) -> None:
+    big = mail(1).replace(b"Message body number 1.", b"x" * 5000)
+    box = FakeMailbox([big, mail(2)], journal)
+    limits = ParseLimits(max_message_bytes=2048)
+    result = poll_mailbox("support", box.open, sessions, options(parse_limits=limits))
+    assert result.outcome == "ok"
+    assert box.messages == []
+    with sessions() as session:
+        first = session.scalars(select(Article).order_by(Article.id)).first()
+        raw = session.scalars(select(RawMessage).order_by(RawMessage.id)).first()
+    assert first is not None
+    assert raw is not None
+    assert first.subject == "Printer on fire 1"
+    assert "over the" in first.body_text
+    assert "x" * 100 not in first.body_text
+    assert "over-size-limit" in first.defects
+    assert raw.content == big
