@@ -39,7 +39,12 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             raise ConfigError("mailboxes: no enabled mailbox is configured; nothing to poll")
         jobs = {mailbox.name: partial(runtime.poll, mailbox) for mailbox in mailboxes}
         with serve_health(runtime):
-            return run_daemon(jobs, settings.poll_interval_s, after_poll=runtime.observe)
+            return run_daemon(
+                jobs,
+                settings.poll_interval_s,
+                after_poll=runtime.observe,
+                jitter_s=settings.poll_interval_s * settings.poll_jitter,
+            )
     finally:
         runtime.engine.dispose()
 

@@ -1,7 +1,8 @@
 """The daemon: one APScheduler job per mailbox, each job one call to ``poll_mailbox``.
 
 Jobs never overlap for one mailbox (``max_instances=1``) and missed runs collapse into one
-(``coalesce``). SIGTERM or SIGINT sets the stop flag: the message in hand is finished and
+(``coalesce``). Each run comes up to ``jitter_s`` late, at random: daemons started together
+drift apart, so that with several replicas each one finds some mailboxes free to poll. SIGTERM or SIGINT sets the stop flag: the message in hand is finished and
 committed, the session QUITs, and the process exits 0.
 """
 
@@ -53,6 +54,7 @@ def run_daemon(
     stop: threading.Event | None = None,
     install_signal_handlers: bool = True,
     after_poll: AfterPoll | None = None,
+    jitter_s: float = 0.0,
 ) -> int:
     """Poll every mailbox every ``poll_interval_s`` until asked to stop; returns the exit code."""
     stop = stop or threading.Event()
@@ -75,12 +77,18 @@ def run_daemon(
             _guarded(name, job, stop, after_poll, reschedule),
             "interval",
             seconds=poll_interval_s,
+            jitter=jitter_s or None,
             id=f"poll:{name}",
             name=f"poll {name}",
             next_run_time=datetime.now(UTC),
         )
     scheduler.start()
-    log.info("daemon_started", mailboxes=sorted(jobs), poll_interval_s=poll_interval_s)
+    log.info(
+        "daemon_started",
+        mailboxes=sorted(jobs),
+        poll_interval_s=poll_interval_s,
+        jitter_s=round(jitter_s, 3),
+    )
     stop.wait()
     log.info("daemon_stopping")
     # Running polls see the stop flag after their current message, QUIT and return.

@@ -49,6 +49,9 @@ class Conversation:
         self._user: str | None = None
         self._session: list[StoredMessage] | None = None
         self._marked: set[int] = set()
+        # Set before QUIT is answered: from then on the client may open its next session, while
+        # this thread still closes the socket.
+        self.quit_answered = False
 
     def abort(self) -> None:
         """Called from another thread when the server stops: unblock any read."""
@@ -327,5 +330,6 @@ class Conversation:
             uids = [self._session[n - 1].uid for n in self._marked]
             self._session = None
             self.setup.maildrop.unlock(uids)
+        self.quit_answered = True
         self._ok("bye")
         return False

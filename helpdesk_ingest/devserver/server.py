@@ -156,7 +156,10 @@ class DevPop3Server:
         with self._mutex:
             self._live.add(conversation)
             self.sessions_opened += 1
-            self.max_concurrent_sessions = max(self.max_concurrent_sessions, len(self._live))
+            # A session that has had its QUIT answered is over for the client, though its thread
+            # may still be closing the socket: it does not overlap the next one.
+            open_sessions = sum(not live.quit_answered for live in self._live)
+            self.max_concurrent_sessions = max(self.max_concurrent_sessions, open_sessions)
         try:
             conversation.run()
         finally:
