@@ -2,7 +2,11 @@
 
 The delay doubles with each failure in a row, up to a ceiling, and is jittered ("equal jitter":
 half fixed, half random) so that replicas and mailboxes failing together do not retry in step.
-Each failure is logged at error level with the count of failures in a row; one success resets it.
+A failure the POP3 client could name (refused login, TLS, [IN-USE], [LOGIN-DELAY], [SYS/TEMP],
+[SYS/PERM]) waits as long as ``pop3.retry`` decides for that kind, because retrying a refused
+login every minute only locks the account; a dropped connection or an unreachable database
+follows the configured policy. Each failure is logged at error level with the count of
+failures in a row; one success resets it.
 """
 
 from __future__ import annotations
@@ -12,6 +16,12 @@ import threading
 from dataclasses import dataclass, field
 
 import structlog
+
+from helpdesk_ingest.pop3.errors import Pop3Error
+from helpdesk_ingest.pop3.retry import RetryDecision, retry_decision
+
+# The fallback decision of pop3.retry: trouble of no particular kind, left to BackoffPolicy.
+_UNCLASSIFIED = "pop3_unavailable"
 
 log = structlog.get_logger("helpdesk_ingest.backoff")
 
@@ -42,20 +52,38 @@ class FailureTracker:
         if previous:
             log.info("mailbox_recovered", mailbox=mailbox, failures_before=previous)
 
-    def failed(self, mailbox: str, error: str | None) -> float:
+    def failed(
+        self, mailbox: str, error: str | None, exception: BaseException | None = None
+    ) -> float:
         """Count one more failure; returns how long to wait before the next attempt."""
         with self._mutex:
             failures = self._failures.get(mailbox, 0) + 1
             self._failures[mailbox] = failures
-            delay = self.policy.delay_s(failures, self.rng)
+            decision = self._decide(exception, failures)
+            delay = decision.delay_s if decision else self.policy.delay_s(failures, self.rng)
         log.error(
             "mailbox_failing",
             mailbox=mailbox,
             consecutive_failures=failures,
             retry_in_s=round(delay, 1),
             error=error,
+            kind=decision.event if decision else None,
+            reason=decision.reason if decision else None,
         )
         return delay
+
+    def _decide(self, exception: BaseException | None, failures: int) -> RetryDecision | None:
+        """The POP3 client's decision for a failure of a known kind; None for the policy's."""
+        if not isinstance(exception, Pop3Error):
+            return None
+        decision = retry_decision(exception, failures, rng=self.rng)
+        if decision.event == _UNCLASSIFIED:
+            return None
+        if not decision.retry:
+            # Never given up (an operator may fix the settings behind the daemon's back), but
+            # not back before the longest pause either.
+            return RetryDecision(True, self.policy.max_s, decision.reason, decision.event)
+        return decision
 
     def consecutive_failures(self, mailbox: str) -> int:
         with self._mutex:

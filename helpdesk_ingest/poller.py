@@ -89,6 +89,9 @@ class PollResult:
     left_on_server: int | None = None
     error: str | None = None
     duration_s: float = 0.0
+    # What made a failed pass fail, so the scheduler can wait as long as that kind of failure
+    # deserves (a refused login much longer than a dropped connection).
+    exception: BaseException | None = field(default=None, compare=False, repr=False)
 
     @property
     def succeeded(self) -> bool:
@@ -299,9 +302,11 @@ def poll_mailbox(
             log.error("poll_failed", reason="database-unavailable", error=exc.__class__.__name__)
             return PollResult(mailbox, "failed", counts, error="database unavailable")
         log.info("poll_started", poll_run=run_id)
-        outcome, left, error = _run_sessions(mailbox, open_session, sessions, options, counts, stop)
+        outcome, left, error, failure = _run_sessions(
+            mailbox, open_session, sessions, options, counts, stop
+        )
         result = PollResult(
-            mailbox, outcome, counts, left, error, round(time.perf_counter() - started, 3)
+            mailbox, outcome, counts, left, error, round(time.perf_counter() - started, 3), failure
         )
         _record_finish(sessions, run_id, result)
         log_method = log.info if result.succeeded else log.error
@@ -330,7 +335,7 @@ def _run_sessions(
     options: PollOptions,
     counts: PollCounts,
     stop: threading.Event,
-) -> tuple[PollOutcome, int | None, str | None]:
+) -> tuple[PollOutcome, int | None, str | None, Exception | None]:
     left: int | None = None
     try:
         while not stop.is_set():
@@ -352,11 +357,11 @@ def _run_sessions(
                 break
     except DatabaseUnavailable as exc:
         log.error("database_unavailable", error=str(exc))
-        return "failed", left, "database unavailable; undeleted messages stay on the server"
+        return "failed", left, "database unavailable; undeleted messages stay on the server", exc
     except Pop3Error as exc:
         log.error("mailbox_error", error_type=type(exc).__name__, error=str(exc))
-        return "failed", left, f"{type(exc).__name__}: {exc}"
-    return ("interrupted" if stop.is_set() else "ok"), left, None
+        return "failed", left, f"{type(exc).__name__}: {exc}", exc
+    return ("interrupted" if stop.is_set() else "ok"), left, None, None
 
 
 def _record_finish(sessions: sessionmaker[Session], run_id: int, result: PollResult) -> None:

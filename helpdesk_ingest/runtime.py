@@ -72,7 +72,7 @@ class Runtime:
         """Count the pass in the metrics and the backoff; returns the pause after a failure."""
         delay_s = None
         if result.outcome == "failed":
-            delay_s = self.failures.failed(result.mailbox, result.error)
+            delay_s = self.failures.failed(result.mailbox, result.error, result.exception)
         elif result.outcome != "skipped":
             self.failures.succeeded(result.mailbox)
         self.metrics.record(result, self.failures.consecutive_failures(result.mailbox))

@@ -2,8 +2,9 @@
 
 Jobs never overlap for one mailbox (``max_instances=1``) and missed runs collapse into one
 (``coalesce``). Each run comes up to ``jitter_s`` late, at random: daemons started together
-drift apart, so that with several replicas each one finds some mailboxes free to poll. SIGTERM or SIGINT sets the stop flag: the message in hand is finished and
-committed, the session QUITs, and the process exits 0.
+drift apart, so that with several replicas each one finds some mailboxes free to poll.
+SIGTERM or SIGINT sets the stop flag: the message in hand is finished and committed, the session
+QUITs, and the process exits 0.
 """
 
 from __future__ import annotations
