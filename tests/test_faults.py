@@ -50,7 +50,9 @@ CASES = [
         "mailbox_error",
         "Pop3ConnectionError",
     ),
-    FaultCase("-ERR on DELE", Faults(err_on_dele={1}), "ok", "message_delete_refused", "refused DELE"),
+    FaultCase(
+        "-ERR on DELE", Faults(err_on_dele={1}), "ok", "message_delete_refused", "refused DELE"
+    ),
     FaultCase("stalled RETR", Faults(stall_on_retr={3}), "failed", "mailbox_error", "no answer"),
     FaultCase(
         "garbage greeting",
