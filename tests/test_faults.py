@@ -61,6 +61,13 @@ CASES = [
         "mailbox_error",
         "Pop3ProtocolError",
     ),
+    FaultCase(
+        "over-long line",
+        Faults(overlong_greeting=True),
+        "failed",
+        "mailbox_error",
+        "longer than",
+    ),
     FaultCase("[IN-USE]", Faults(in_use=True), "failed", "pop3_in_use", "IN-USE"),
     FaultCase(
         "[LOGIN-DELAY]", Faults(login_delay=True), "failed", "pop3_login_delay", "LOGIN-DELAY"
@@ -121,6 +128,7 @@ def test_fault_then_recovery(tmp_path: Path, case: FaultCase, log_stream: io.Str
             server.faults.err_on_dele.clear()
             server.faults.stall_on_retr.clear()
             server.faults.garbage_greeting = False
+            server.faults.overlong_greeting = False
             server.faults.in_use = False
             server.faults.login_delay = False
             second = runtime.poll(mailbox)

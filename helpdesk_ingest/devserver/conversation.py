@@ -95,6 +95,8 @@ class Conversation:
     def _greet(self) -> None:
         if self.setup.faults.garbage_greeting:
             self._send(b"\x00\xffHELLO? this is not POP3\r\n")
+        elif self.setup.faults.overlong_greeting:
+            self._send(b"+OK " + b"x" * 100_000 + b"\r\n")
         else:
             self._ok("helpdesk-ingest development POP3 server ready")
 

@@ -13,6 +13,7 @@ class Faults:
     err_on_dele: set[int] = field(default_factory=set)
     stall_on_retr: set[int] = field(default_factory=set)
     garbage_greeting: bool = False
+    overlong_greeting: bool = False
     no_capa: bool = False
     no_uidl: bool = False
     no_stls: bool = False
