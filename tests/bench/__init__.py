@@ -1,0 +1,1 @@
+"""Throughput and memory benchmark against a private Dovecot; see `python -m tests.bench -h`."""

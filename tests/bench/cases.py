@@ -1,0 +1,158 @@
+"""The measured cases, each on a fresh mailbox: the two floors and the daemon per database."""
+
+from __future__ import annotations
+
+import contextlib
+import poplib
+import ssl
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+
+from helpdesk_ingest.store.database import make_engine, make_sessionmaker
+from helpdesk_ingest.store.models import QuarantinedMessage, RawMessage
+from tests.bench.floor import PASSWORD_VARIABLE
+from tests.bench.measure import ProcessRun, run_measured
+from tests.support.databases import throwaway_database
+from tests.support.dovecot import DovecotServer, MailboxAccount
+
+MAILBOX_NAME = "support"
+NETWORK_FLOOR = "network floor"
+PARSE_FLOOR = "parse floor"
+DAEMON_SQLITE = "daemon sqlite"
+DAEMON_POSTGRESQL = "daemon postgresql"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One measured drain of one fresh mailbox."""
+
+    run: ProcessRun
+    stored: int | None
+    quarantined: int | None
+    left_on_server: int
+
+
+@dataclass(frozen=True)
+class DaemonOptions:
+    checkpoint_every: int
+    max_messages_per_poll: int
+
+
+def fill_mailbox(dovecot: DovecotServer, raws: list[bytes]) -> MailboxAccount:
+    """A new mailbox holding `raws`, already indexed by Dovecot."""
+    account = dovecot.new_mailbox()
+    for raw in raws:
+        dovecot.deliver(account, raw)
+    # Dovecot indexes a Maildir at the first login; do it here, outside every measurement.
+    client = poplib.POP3_SSL(
+        dovecot.host,
+        dovecot.pop3s_port,
+        context=ssl.create_default_context(cafile=str(dovecot.ca_file)),
+        timeout=300,
+    )
+    try:
+        client.user(account.username)
+        client.pass_(account.password)
+        count, _ = client.stat()
+    finally:
+        client.quit()
+    if count != len(raws):
+        raise RuntimeError(f"mailbox holds {count} messages, {len(raws)} delivered")
+    return account
+
+
+def measure_floor(
+    dovecot: DovecotServer, account: MailboxAccount, work_dir: Path, *, parse: bool
+) -> Sample:
+    arguments = [
+        dovecot.host,
+        str(dovecot.pop3s_port),
+        account.username,
+        str(dovecot.ca_file),
+        *(["--parse"] if parse else []),
+    ]
+    run = run_measured(
+        "tests.bench.floor",
+        arguments,
+        work_dir / "floor.log",
+        environment={PASSWORD_VARIABLE: account.password},
+    )
+    return Sample(run, None, None, dovecot.count(account))
+
+
+def measure_daemon(
+    dovecot: DovecotServer,
+    account: MailboxAccount,
+    database_url: str,
+    work_dir: Path,
+    options: DaemonOptions,
+) -> Sample:
+    config = _write_config(work_dir / "bench.toml", database_url, dovecot, account, options)
+    cli = "helpdesk_ingest.cli"
+    # The schema is made outside the measurement: a backlog meets a daemon already migrated.
+    run_measured(cli, ["--config", str(config), "migrate"], work_dir / "migrate.log")
+    run = run_measured(cli, ["--config", str(config), "poll"], work_dir / "poll.log")
+    stored, quarantined = _count_stored(database_url)
+    return Sample(run, stored + quarantined, quarantined, dovecot.count(account))
+
+
+@contextlib.contextmanager
+def sqlite_database() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="helpdesk-bench-sqlite-") as directory:
+        yield f"sqlite:///{Path(directory) / 'helpdesk.db'}"
+
+
+@contextlib.contextmanager
+def postgresql_database(admin: Engine) -> Iterator[str]:
+    with throwaway_database(admin) as url:
+        yield url
+
+
+def _count_stored(database_url: str) -> tuple[int, int]:
+    """Messages kept as raw originals, and messages kept in quarantine."""
+    engine = make_engine(database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            raw = session.scalar(
+                select(func.count())
+                .select_from(RawMessage)
+                .where(RawMessage.mailbox == MAILBOX_NAME)
+            )
+            held = session.scalar(
+                select(func.count())
+                .select_from(QuarantinedMessage)
+                .where(QuarantinedMessage.mailbox == MAILBOX_NAME)
+            )
+    finally:
+        engine.dispose()
+    return raw or 0, held or 0
+
+
+def _write_config(
+    path: Path,
+    database_url: str,
+    dovecot: DovecotServer,
+    account: MailboxAccount,
+    options: DaemonOptions,
+) -> Path:
+    path.write_text(
+        f'database_url = "{database_url}"\n'
+        'log_format = "json"\n'
+        'log_level = "warning"\n'
+        "migrate_on_start = true\n"
+        f"checkpoint_every = {options.checkpoint_every}\n"
+        f"max_messages_per_poll = {options.max_messages_per_poll}\n"
+        "[[mailboxes]]\n"
+        f'name = "{MAILBOX_NAME}"\n'
+        f'host = "{dovecot.host}"\n'
+        f"port = {dovecot.pop3s_port}\n"
+        f'username = "{account.username}"\n'
+        f'password = "{account.password}"\n'
+        f'ca_file = "{dovecot.ca_file}"\n',
+        encoding="utf-8",
+    )
+    return path

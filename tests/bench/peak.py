@@ -1,0 +1,45 @@
+"""Run a Python module in this process and record its peak RSS on the way out.
+
+    BENCH_PEAK_FILE=/tmp/peak.json python -m tests.bench.peak MODULE [ARGS...]
+
+Why not ru_maxrss from the parent's wait4: on Linux a child's ru_maxrss starts from the high-water
+mark of the process it was forked from (exec keeps the larger of the old and new figures), so every
+child of a 70 MB benchmark would seem to peak at 70 MB. VmHWM in /proc/self/status belongs to the
+address space made by exec, so it is this process's own peak. Processes this one starts (a worker
+pool) are covered by RUSAGE_CHILDREN, whose ru_maxrss is the largest of them; the figure written is
+the larger of the two: the peak of the largest process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import runpy
+import sys
+from pathlib import Path
+
+PEAK_FILE_VARIABLE = "BENCH_PEAK_FILE"
+
+
+def own_peak_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def main() -> None:
+    module, *arguments = sys.argv[1:]
+    sys.argv = [module, *arguments]
+    try:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    finally:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        Path(os.environ[PEAK_FILE_VARIABLE]).write_text(
+            json.dumps({"self_kib": own_peak_kib(), "children_kib": children})
+        )
+
+
+if __name__ == "__main__":
+    main()
