@@ -146,6 +146,10 @@ class Article(Base):
     subject: Mapped[str] = mapped_column(Text, default="")
     body_text: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str | None] = mapped_column(Text)
+    # The body split by the parser: the new text of a reply, the history it quotes, the signature.
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    quoted_text: Mapped[str | None] = mapped_column(Text)
+    signature: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     defects: Mapped[list[Any]] = mapped_column(default=list)
     # The hygiene verdict: short codes such as "auto-submitted" or "dsn" saying why.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Callable
@@ -307,3 +308,27 @@ def test_nul_characters_and_overlong_header_values_are_stored(
     assert again.kind == "duplicate"
     stored_attachment = session.scalars(select(AttachmentRow)).one()
     assert len(stored_attachment.filename) == len(stored_attachment.content_type) == 255
+
+
+def test_reply_parts_are_kept_apart_on_the_article(
+    session: Session, make_message: MakeMessage
+) -> None:
+    parsed = dataclasses.replace(
+        make_message(),
+        body_text="Thanks, works now.\n\n-- \nAlice\n\n> Did you restart it?",
+        reply_text="Thanks, works now.",
+        quoted_text="> Did you restart it?",
+        signature="-- \nAlice",
+    )
+    outcome = ingest(session, parsed)
+    article = session.get_one(Article, outcome.article_id)
+    assert article.reply_text == "Thanks, works now."
+    assert article.quoted_text == "> Did you restart it?"
+    assert article.signature == "-- \nAlice"
+    assert article.body_text.startswith("Thanks, works now.")
+
+
+def test_no_reply_split_stores_null(session: Session, make_message: MakeMessage) -> None:
+    outcome = ingest(session, make_message())
+    article = session.get_one(Article, outcome.article_id)
+    assert (article.reply_text, article.quoted_text, article.signature) == (None, None, None)
