@@ -26,18 +26,25 @@ def health_problems(settings: Settings, now: datetime | None = None) -> list[str
         return [f"database unreachable: {type(exc).__name__}"]
     finally:
         engine.dispose()
-    problems = []
-    for mailbox in settings.mailboxes:
-        if not mailbox.enabled:
-            continue
-        finished = last_ok.get(mailbox.name)
-        if finished is None:
-            problems.append(f"mailbox {mailbox.name}: no successful poll yet")
-            continue
-        age_s = (now - finished).total_seconds()
-        if age_s > settings.healthy_poll_age_s:
-            problems.append(
-                f"mailbox {mailbox.name}: last successful poll {age_s:.0f} s ago "
-                f"(limit {settings.healthy_poll_age_s:.0f} s)"
+    return [
+        problem
+        for mailbox in settings.mailboxes
+        if mailbox.enabled
+        and (
+            problem := poll_age_problem(
+                mailbox.name, last_ok.get(mailbox.name), now, settings.healthy_poll_age_s
             )
-    return problems
+        )
+    ]
+
+
+def poll_age_problem(
+    mailbox: str, last_success: datetime | None, now: datetime, limit_s: float
+) -> str | None:
+    """Why a mailbox's last successful poll makes it unhealthy, or None when it is recent."""
+    if last_success is None:
+        return f"mailbox {mailbox}: no successful poll yet"
+    age_s = (now - last_success).total_seconds()
+    if age_s > limit_s:
+        return f"mailbox {mailbox}: last successful poll {age_s:.0f} s ago (limit {limit_s:.0f} s)"
+    return None

@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
 from helpdesk_ingest.config import ConfigError
+from helpdesk_ingest.health import poll_age_problem
 from helpdesk_ingest.metrics import QuarantineCollector
 from helpdesk_ingest.store.polls import last_successful_polls
 
@@ -60,16 +61,11 @@ class HealthCheck:
             if failures >= settings.unhealthy_after_failures:
                 problems.append(f"mailbox {name}: {failures} failed passes in a row")
             finished = last_ok.get(name)
-            if finished is None:
-                if grace_over:
-                    problems.append(f"mailbox {name}: no successful poll yet")
+            if finished is None and not grace_over:
                 continue
-            age_s = (now - finished).total_seconds()
-            if age_s > settings.healthy_poll_age_s:
-                problems.append(
-                    f"mailbox {name}: last successful poll {age_s:.0f} s ago "
-                    f"(limit {settings.healthy_poll_age_s:.0f} s)"
-                )
+            problem = poll_age_problem(name, finished, now, settings.healthy_poll_age_s)
+            if problem:
+                problems.append(problem)
         return problems
 
 
