@@ -133,10 +133,12 @@ def detect_bounce(message: Message, envelope: Envelope) -> Bounce | None:
     its looser detectors also match ordinary mail that quotes an error.
     """
     reasons = _evidence(message, envelope)
-    failures = _library_failures(message)
     supported = bool(reasons) or envelope.null_return_path
     supported = supported or bool(BOUNCE_SUBJECT.search(envelope.subject))
-    if failures and supported:
+    # The library's forty detectors are the costliest step of ingesting a message; without other
+    # evidence their finding would not count, so ordinary mail skips them.
+    failures = _library_failures(message) if supported else set()
+    if failures:
         reasons.append("failed-recipients")
     if not reasons:
         return None
