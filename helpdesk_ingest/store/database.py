@@ -25,18 +25,22 @@ def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def make_engine(database_url: str) -> Engine:
-    """An engine for ``sqlite:///path`` or ``postgresql[+psycopg]://…``; connects only when used."""
+    """An engine for ``sqlite:///path`` or ``postgresql[+psycopg]://…``; connects only when used.
+
+    Statement parameters are kept out of error messages: they are customers' mail, and errors
+    end up in the logs.
+    """
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
+        engine = create_engine(url, hide_parameters=True)
         event.listen(engine, "connect", _configure_sqlite)
         return engine
     if url.drivername == "postgresql":
         # psycopg 3 is the driver this package installs; SQLAlchemy would default to psycopg2.
         url = url.set(drivername="postgresql+psycopg")
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

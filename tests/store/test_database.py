@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import SQLAlchemyError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk_ingest.store.database import make_engine
@@ -52,3 +52,15 @@ def test_plain_postgresql_url_uses_psycopg_3() -> None:
         assert engine.pool._pre_ping
     finally:
         engine.dispose()
+
+
+def test_database_errors_do_not_quote_mail_contents(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        with engine.connect() as connection, pytest.raises(SQLAlchemyError) as caught:
+            connection.execute(
+                text("SELECT * FROM no_such_table WHERE a = :a"), {"a": "secret body"}
+            )
+    finally:
+        engine.dispose()
+    assert "secret body" not in str(caught.value)
