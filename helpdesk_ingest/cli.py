@@ -46,7 +46,7 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
                 jitter_s=settings.poll_interval_s * settings.poll_jitter,
             )
     finally:
-        runtime.engine.dispose()
+        runtime.close()
 
 
 def _cmd_poll(settings: Settings, args: argparse.Namespace) -> int:
@@ -62,14 +62,14 @@ def _cmd_poll(settings: Settings, args: argparse.Namespace) -> int:
         stop = threading.Event()
         results = [runtime.poll(mailbox, stop) for mailbox in mailboxes]
     finally:
-        runtime.engine.dispose()
+        runtime.close()
     return EXIT_OK if all(result.succeeded for result in results) else EXIT_FAILED
 
 
 def _cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     from helpdesk_ingest.runtime import build_runtime, safe_database_url
 
-    build_runtime(settings, migrate=True).engine.dispose()
+    build_runtime(settings, migrate=True).close()
     log.info("database_migrated", database=safe_database_url(settings.database_url_value))
     return EXIT_OK
 
@@ -122,7 +122,7 @@ def _cmd_quarantine(settings: Settings, args: argparse.Namespace) -> int:
     try:
         return run_command(runtime, args)
     finally:
-        runtime.engine.dispose()
+        runtime.close()
 
 
 def _cmd_prune(settings: Settings, args: argparse.Namespace) -> int:
@@ -133,7 +133,7 @@ def _cmd_prune(settings: Settings, args: argparse.Namespace) -> int:
     try:
         return run_command(runtime, args)
     finally:
-        runtime.engine.dispose()
+        runtime.close()
 
 
 Command = Callable[[Settings, argparse.Namespace], int]

@@ -177,6 +177,23 @@ class Settings(BaseSettings):
     max_messages_per_poll: int = Field(
         default=1000, ge=1, description="Upper bound of messages handled in one pass."
     )
+    parse_workers: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "Worker processes that parse and classify while the daemon stores; unset: one per "
+            "CPU; 0: parse in the daemon's own process."
+        ),
+    )
+    commit_group_size: int = Field(
+        default=32,
+        ge=1,
+        le=1000,
+        description=(
+            "Messages stored in one transaction, then deleted together (commit, then DELE, "
+            "per group); 1: a transaction per message."
+        ),
+    )
     max_message_bytes: int = Field(
         default=25 * 1024 * 1024,
         ge=1024,

@@ -49,7 +49,7 @@ def run_demo(directory: Path, settings: Settings | None = None) -> int:
             print()
             _print_tickets(runtime)
         finally:
-            runtime.engine.dispose()
+            runtime.close()
     return 0 if result.succeeded else 1
 
 

@@ -7,11 +7,11 @@ and QUIT (which makes the server apply the DELEs) is always safe because of that
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -20,10 +20,11 @@ import structlog
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from helpdesk_ingest.hygiene import classify
+from helpdesk_ingest.hygiene import Classification, classify
 from helpdesk_ingest.message import ParsedMessage, ParseFailure
-from helpdesk_ingest.parsing import ParseLimits, parse_message
-from helpdesk_ingest.pop3 import Pop3Error, Pop3ServerError, Pop3Session
+from helpdesk_ingest.parsing import ParseLimits
+from helpdesk_ingest.pop3 import Pop3Error, Pop3Session
+from helpdesk_ingest.prepare import PreparedMessage, PrepareSettings
 from helpdesk_ingest.routing import RoutingRule, route
 from helpdesk_ingest.store.attempts import record_failed_attempt
 from helpdesk_ingest.store.ingest import (
@@ -34,6 +35,7 @@ from helpdesk_ingest.store.ingest import (
     quarantine_message,
 )
 from helpdesk_ingest.store.polls import finish_poll_run, start_poll_run
+from helpdesk_ingest.workers import InlinePreparer, Preparation, Preparer
 
 log = structlog.get_logger("helpdesk_ingest.poller")
 
@@ -58,6 +60,14 @@ class PollOptions:
     # Failed ingest transactions of one message (over passes) before it goes to quarantine.
     store_attempts: int = 3
     parse_limits: ParseLimits = field(default_factory=ParseLimits)
+    # Messages stored in one transaction and then deleted together: one COMMIT and one round
+    # trip of DELEs per group instead of per message. The invariant holds per group.
+    group_size: int = 32
+    # A group's bytes, as LIST reports them: what one group may hold in memory.
+    group_bytes: int = 16 * 1024 * 1024
+
+    def prepare_settings(self) -> PrepareSettings:
+        return PrepareSettings(self.parse_limits, self.policy.hygiene)
 
 
 @dataclass
@@ -124,8 +134,9 @@ def ingest_parsed(
     sha256: str,
     parsed: ParsedMessage,
     options: PollOptions,
+    classification: Classification | None = None,
 ) -> IngestOutcome:
-    """Classify, route and store one parsed message inside the caller's transaction."""
+    """Classify (unless done already), route and store one message in the caller's transaction."""
     return ingest_message(
         session,
         mailbox=mailbox,
@@ -135,37 +146,91 @@ def ingest_parsed(
         queue=options.queue,
         ticket_tag_pattern=options.ticket_tag_pattern,
         now=utc_now(),
-        classification=classify(raw, parsed, options.policy.hygiene),
+        classification=classification or classify(raw, parsed, options.policy.hygiene),
         decision=route(options.routing_rules, mailbox, parsed),
         policy=options.policy,
     )
 
 
+@dataclass(frozen=True)
+class Downloaded:
+    """One message of the open session, downloaded and prepared, not yet stored."""
+
+    number: int
+    raw: bytes
+    prepared: PreparedMessage
+
+
+def _store_in(
+    session: Session, mailbox: str, message: Downloaded, options: PollOptions
+) -> IngestOutcome:
+    prepared = message.prepared
+    if isinstance(prepared.parsed, ParseFailure):
+        return quarantine_message(
+            session,
+            mailbox=mailbox,
+            raw=message.raw,
+            sha256=prepared.sha256,
+            reason=prepared.parsed.reason,
+            detail=prepared.parsed.detail,
+            now=utc_now(),
+        )
+    return ingest_parsed(
+        session,
+        mailbox,
+        message.raw,
+        prepared.sha256,
+        prepared.parsed,
+        options,
+        prepared.classification,
+    )
+
+
+def store_group(
+    sessions: sessionmaker[Session],
+    mailbox: str,
+    group: Sequence[Downloaded],
+    options: PollOptions,
+) -> list[IngestOutcome | MessageDeferred]:
+    """Store a group of messages in one committed transaction; one outcome per message.
+
+    Raises DatabaseUnavailable when nothing could be committed; then the caller must not DELE.
+    When the group's transaction fails for any other reason, each message is stored by itself,
+    so one bad message costs only itself: it is deferred or, after repeated failures,
+    quarantined, and the others go through.
+    """
+    if len(group) > 1:
+        try:
+            with sessions.begin() as session:
+                return [_store_in(session, mailbox, message, options) for message in group]
+        except Exception as exc:
+            if is_database_outage(exc):
+                raise DatabaseUnavailable(exc.__class__.__name__) from exc
+            log.warning("group_store_failed", messages=len(group), error=type(exc).__name__)
+    outcomes: list[IngestOutcome | MessageDeferred] = []
+    for message in group:
+        try:
+            outcomes.append(store_one(sessions, mailbox, message, options))
+        except MessageDeferred as deferred:
+            outcomes.append(deferred)
+    return outcomes
+
+
 def store_one(
     sessions: sessionmaker[Session],
     mailbox: str,
-    raw: bytes,
-    sha256: str,
+    message: Downloaded,
     options: PollOptions,
 ) -> IngestOutcome:
-    """Parse and store one message in one committed transaction; quarantine what cannot be stored.
+    """Store one message in one committed transaction; quarantine what cannot be stored.
 
     Raises DatabaseUnavailable when nothing could be committed; then the caller must not DELE.
+    Raises MessageDeferred when the transaction failed and the message should be tried again.
     """
-    parsed = parse_message(raw, options.parse_limits)
+    raw, sha256 = message.raw, message.prepared.sha256
     try:
         with sessions.begin() as session:
-            if isinstance(parsed, ParseFailure):
-                return quarantine_message(
-                    session,
-                    mailbox=mailbox,
-                    raw=raw,
-                    sha256=sha256,
-                    reason=parsed.reason,
-                    detail=parsed.detail,
-                    now=utc_now(),
-                )
-            return ingest_parsed(session, mailbox, raw, sha256, parsed, options)
+            return _store_in(session, mailbox, message, options)
     except Exception as exc:
         if is_database_outage(exc):
             raise DatabaseUnavailable(exc.__class__.__name__) from exc
@@ -199,56 +264,119 @@ def store_one(
         raise DatabaseUnavailable(exc.__class__.__name__) from exc
 
 
-def handle_message(
+@dataclass
+class _InFlight:
+    """A group downloaded from the server whose preparation may still be running."""
+
+    numbers: list[int]
+    raws: tuple[bytes, ...]
+    preparation: Preparation
+    started: float
+
+
+def plan_groups(
+    listing: Sequence[tuple[int, int]], options: PollOptions
+) -> list[list[tuple[int, int]]]:
+    """Split (number, size) pairs into groups of at most ``group_size`` messages and, unless a
+    single message is larger, ``group_bytes`` bytes: the sizes from LIST bound what one group
+    holds in memory before anything is downloaded."""
+    groups: list[list[tuple[int, int]]] = []
+    current: list[tuple[int, int]] = []
+    current_bytes = 0
+    for number, size in listing:
+        if current and (
+            len(current) >= options.group_size or current_bytes + size > options.group_bytes
+        ):
+            groups.append(current)
+            current, current_bytes = [], 0
+        current.append((number, size))
+        current_bytes += size
+    if current:
+        groups.append(current)
+    return groups
+
+
+def _download(
     pop: Pop3Session,
-    number: int,
+    group: list[tuple[int, int]],
+    preparer: Preparer,
+    options: PollOptions,
+    counts: PollCounts,
+) -> _InFlight:
+    started = time.perf_counter()
+    for number, size in group:
+        if size > options.parse_limits.max_message_bytes:
+            # Still downloaded, so its bytes are kept; the parser reads only its headers.
+            log.warning(
+                "message_over_size_limit",
+                number=number,
+                size=size,
+                limit=options.parse_limits.max_message_bytes,
+            )
+    numbers = [number for number, _ in group]
+    raws = pop.retr_many(numbers)
+    counts.fetched += len(raws)
+    counts.bytes += sum(len(raw) for raw in raws)
+    return _InFlight(numbers, raws, preparer.submit(raws), started)
+
+
+def _store_then_delete(
+    pop: Pop3Session,
+    flight: _InFlight,
     sessions: sessionmaker[Session],
     mailbox: str,
     options: PollOptions,
     counts: PollCounts,
 ) -> None:
-    """RETR → parse → store → COMMIT → DELE, for message ``number`` of the open session."""
-    started = time.perf_counter()
-    raw = pop.retr(number)
-    sha256 = hashlib.sha256(raw).hexdigest()
-    counts.fetched += 1
-    counts.bytes += len(raw)
-    if sha256 in counts.deferred_hashes:
-        return
-    try:
-        outcome = store_one(sessions, mailbox, raw, sha256, options)
-    except MessageDeferred as deferred:
-        counts.deferred += 1
-        counts.deferred_hashes.add(sha256)
-        log.warning(
-            "message_deferred",
-            number=number,
-            size=len(raw),
-            sha256=sha256[:12],
-            attempts=deferred.attempts,
-            limit=options.store_attempts,
+    """COMMIT the group, then DELE exactly the messages that transaction stored."""
+    downloaded = [
+        Downloaded(number, raw, prepared)
+        for number, raw, prepared in zip(
+            flight.numbers, flight.raws, flight.preparation.results(), strict=True
         )
-        return
-    counts.count(outcome)
-    # The transaction above has committed: only now may the server forget the message.
-    try:
-        pop.dele(number)
-    except Pop3ServerError as exc:
-        # Stored but still on the server: the next pass finds it stored and deletes it then.
-        log.warning("message_delete_refused", number=number, response=str(exc))
-    else:
-        counts.deleted += 1
-    log.info(
-        "message_handled",
-        number=number,
-        size=len(raw),
-        sha256=sha256[:12],
-        outcome=outcome.kind,
-        reason=outcome.reason,
-        ticket=outcome.ticket_number,
-        new_ticket=outcome.new_ticket,
-        ms=round((time.perf_counter() - started) * 1000, 1),
-    )
+        if prepared.sha256 not in counts.deferred_hashes
+    ]
+    outcomes = store_group(sessions, mailbox, downloaded, options)
+    stored: list[tuple[Downloaded, IngestOutcome]] = []
+    for message, outcome in zip(downloaded, outcomes, strict=True):
+        if isinstance(outcome, MessageDeferred):
+            counts.deferred += 1
+            counts.deferred_hashes.add(message.prepared.sha256)
+            log.warning(
+                "message_deferred",
+                number=message.number,
+                size=len(message.raw),
+                sha256=message.prepared.sha256[:12],
+                attempts=outcome.attempts,
+                limit=options.store_attempts,
+            )
+        else:
+            counts.count(outcome)
+            stored.append((message, outcome))
+    # The transaction holding these messages has committed: only now may the server forget them.
+    refused = pop.dele_many([message.number for message, _ in stored])
+    elapsed_ms = round((time.perf_counter() - flight.started) * 1000, 1)
+    for message, outcome in stored:
+        if message.number in refused:
+            # Stored but still on the server: the next pass finds it stored and deletes it then.
+            log.warning(
+                "message_delete_refused",
+                number=message.number,
+                response=str(refused[message.number]),
+            )
+        else:
+            counts.deleted += 1
+        log.info(
+            "message_handled",
+            number=message.number,
+            size=len(message.raw),
+            sha256=message.prepared.sha256[:12],
+            outcome=outcome.kind,
+            reason=outcome.reason,
+            ticket=outcome.ticket_number,
+            new_ticket=outcome.new_ticket,
+            group_ms=elapsed_ms,
+        )
 
 
 def _drain_one_session(
@@ -259,23 +387,29 @@ def _drain_one_session(
     counts: PollCounts,
     budget: int,
     stop: threading.Event,
+    preparer: Preparer,
 ) -> tuple[int, int]:
-    """Handle up to ``budget`` messages; returns (messages listed, messages handled)."""
+    """Handle up to ``budget`` messages; returns (messages listed, messages handled).
+
+    Two groups are in flight: while the workers prepare one, this thread stores the one before
+    it. On a stop request the group being stored is finished; one only downloaded is left on the
+    server, untouched.
+    """
     listing = pop.list()
     handled = 0
-    for number, size in listing[:budget]:
+    waiting: deque[_InFlight] = deque()
+    for group in plan_groups(listing[:budget], options):
         if stop.is_set():
             break
-        if size > options.parse_limits.max_message_bytes:
-            # Still downloaded, so its bytes are kept; the parser reads only its headers.
-            log.warning(
-                "message_over_size_limit",
-                number=number,
-                size=size,
-                limit=options.parse_limits.max_message_bytes,
-            )
-        handle_message(pop, number, sessions, mailbox, options, counts)
-        handled += 1
+        waiting.append(_download(pop, group, preparer, options, counts))
+        if len(waiting) > 1:
+            flight = waiting.popleft()
+            _store_then_delete(pop, flight, sessions, mailbox, options, counts)
+            handled += len(flight.numbers)
+    if waiting and not stop.is_set():
+        flight = waiting.popleft()
+        _store_then_delete(pop, flight, sessions, mailbox, options, counts)
+        handled += len(flight.numbers)
     return len(listing), handled
 
 
@@ -285,13 +419,16 @@ def poll_mailbox(
     sessions: sessionmaker[Session],
     options: PollOptions,
     stop: threading.Event | None = None,
+    preparer: Preparer | None = None,
 ) -> PollResult:
     """Drain one mailbox in sessions of at most ``checkpoint_every`` messages.
 
     Each session ends with QUIT, so the deletes of a long backlog become durable on the server
-    as the pass goes instead of all at the very end.
+    as the pass goes instead of all at the very end. ``preparer`` parses and classifies (a pool
+    of worker processes, shared by the mailboxes); without one, this thread does it.
     """
     stop = stop or threading.Event()
+    preparer = preparer or InlinePreparer(options.prepare_settings())
     counts = PollCounts()
     started = time.perf_counter()
     with structlog.contextvars.bound_contextvars(mailbox=mailbox):
@@ -303,7 +440,7 @@ def poll_mailbox(
             return PollResult(mailbox, "failed", counts, error="database unavailable")
         log.info("poll_started", poll_run=run_id)
         outcome, left, error, failure = _run_sessions(
-            mailbox, open_session, sessions, options, counts, stop
+            mailbox, open_session, sessions, options, counts, stop, preparer
         )
         result = PollResult(
             mailbox, outcome, counts, left, error, round(time.perf_counter() - started, 3), failure
@@ -335,6 +472,7 @@ def _run_sessions(
     options: PollOptions,
     counts: PollCounts,
     stop: threading.Event,
+    preparer: Preparer,
 ) -> tuple[PollOutcome, int | None, str | None, Exception | None]:
     left: int | None = None
     try:
@@ -345,7 +483,7 @@ def _run_sessions(
             deleted_before = counts.deleted
             with open_session() as pop:
                 listed, handled = _drain_one_session(
-                    pop, sessions, mailbox, options, counts, budget, stop
+                    pop, sessions, mailbox, options, counts, budget, stop, preparer
                 )
                 pop.quit()
             left = listed - (counts.deleted - deleted_before)

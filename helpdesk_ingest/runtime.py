@@ -17,9 +17,11 @@ from helpdesk_ingest.connect import open_mailbox
 from helpdesk_ingest.locking import mailbox_lock
 from helpdesk_ingest.metrics import PollMetrics
 from helpdesk_ingest.poller import PollOptions, PollResult, poll_mailbox
+from helpdesk_ingest.prepare import PrepareSettings
 from helpdesk_ingest.store.database import make_engine, make_sessionmaker
 from helpdesk_ingest.store.ingest import IngestPolicy
 from helpdesk_ingest.store.migrations import require_current_schema, upgrade_to_head
+from helpdesk_ingest.workers import Preparer, default_worker_count, make_preparer
 
 log = structlog.get_logger("helpdesk_ingest.runtime")
 
@@ -31,6 +33,8 @@ class Runtime:
     sessions: sessionmaker[Session]
     failures: FailureTracker = field(default_factory=FailureTracker)
     metrics: PollMetrics = field(default_factory=PollMetrics)
+    # Shared by every mailbox's polls; None: each poll parses in its own thread.
+    preparer: Preparer | None = None
 
     def poll_options(self, mailbox: MailboxSettings) -> PollOptions:
         return PollOptions(
@@ -42,6 +46,7 @@ class Runtime:
             policy=IngestPolicy(self.settings.hygiene, self.settings.follow_up),
             store_attempts=self.settings.poison_retry_limit,
             parse_limits=self.settings.parse_limits,
+            group_size=self.settings.commit_group_size,
         )
 
     def poll(self, mailbox: MailboxSettings, stop: threading.Event | None = None) -> PollResult:
@@ -57,6 +62,7 @@ class Runtime:
                     self.sessions,
                     self.poll_options(mailbox),
                     stop,
+                    self.preparer,
                 )
         except SQLAlchemyError as exc:
             # Raised only while taking the lock: poll_mailbox handles its own database errors.
@@ -78,6 +84,12 @@ class Runtime:
         self.metrics.record(result, self.failures.consecutive_failures(result.mailbox))
         return delay_s
 
+    def close(self) -> None:
+        """Stop the worker processes and close the database connections."""
+        if self.preparer is not None:
+            self.preparer.close()
+        self.engine.dispose()
+
     def enabled_mailboxes(self) -> list[MailboxSettings]:
         return [mailbox for mailbox in self.settings.mailboxes if mailbox.enabled]
 
@@ -94,6 +106,15 @@ def build_runtime(settings: Settings, *, migrate: bool = False) -> Runtime:
         upgrade_to_head(engine)
     require_current_schema(engine)
     policy = BackoffPolicy(settings.backoff_base_s, settings.backoff_max_s)
+    workers = settings.parse_workers
+    preparer = make_preparer(
+        PrepareSettings(settings.parse_limits, settings.hygiene),
+        default_worker_count() if workers is None else workers,
+    )
     return Runtime(
-        settings, engine, make_sessionmaker(engine), failures=FailureTracker(policy=policy)
+        settings,
+        engine,
+        make_sessionmaker(engine),
+        failures=FailureTracker(policy=policy),
+        preparer=preparer,
     )

@@ -83,6 +83,18 @@ class FakeSession:
         self.box.journal.append(f"RETR {number}")
         return self.snapshot[number - 1]
 
+    def retr_many(self, numbers: list[int]) -> tuple[bytes, ...]:
+        return tuple(self.retr(number) for number in numbers)
+
+    def dele_many(self, numbers: list[int]) -> dict[int, Pop3ServerError]:
+        refused = {}
+        for number in numbers:
+            try:
+                self.dele(number)
+            except Pop3ServerError as exc:
+                refused[number] = exc
+        return refused
+
     def dele(self, number: int) -> None:
         if self.snapshot[number - 1] in self.box.refuse_dele:
             self.box.journal.append(f"DELE-ERR {number}")
@@ -139,18 +151,27 @@ def message_steps(journal: list[str]) -> list[str]:
     return journal[start : end + 1]
 
 
+def assert_each_delete_after_its_commit(journal: list[str]) -> None:
+    """Every DELE n comes after a COMMIT that itself comes after RETR n."""
+    for index, step in enumerate(journal):
+        if step.startswith("DELE "):
+            retrieved = journal.index(f"RETR {step.split()[1]}")
+            assert "COMMIT" in journal[retrieved:index], f"{step} before its COMMIT"
+
+
 def test_each_delete_follows_the_commit_of_its_message(
     sessions: sessionmaker[Session], journal: list[str]
 ) -> None:
     box = FakeMailbox([mail(1), mail(2)], journal)
-    result = poll_mailbox("support", box.open, sessions, options())
+    result = poll_mailbox("support", box.open, sessions, options(group_size=1))
     assert result.outcome == "ok"
+    # The next message is downloaded (and parsed) while the one before it is stored.
     assert message_steps(journal) == [
         "CONNECT",
         "RETR 1",
+        "RETR 2",
         "COMMIT",
         "DELE 1",
-        "RETR 2",
         "COMMIT",
         "DELE 2",
         "QUIT",
@@ -159,6 +180,62 @@ def test_each_delete_follows_the_commit_of_its_message(
     assert count(sessions, Article) == 2
     assert (result.counts.fetched, result.counts.ingested, result.counts.deleted) == (2, 2, 2)
     assert result.left_on_server == 0
+
+
+def test_a_group_is_committed_once_then_exactly_its_messages_deleted(
+    sessions: sessionmaker[Session], journal: list[str]
+) -> None:
+    box = FakeMailbox([mail(n) for n in range(1, 6)], journal)
+    result = poll_mailbox("support", box.open, sessions, options(group_size=2))
+    assert result.outcome == "ok"
+    assert message_steps(journal) == [
+        "CONNECT",
+        "RETR 1",
+        "RETR 2",
+        "RETR 3",
+        "RETR 4",
+        "COMMIT",
+        "DELE 1",
+        "DELE 2",
+        "RETR 5",
+        "COMMIT",
+        "DELE 3",
+        "DELE 4",
+        "COMMIT",
+        "DELE 5",
+        "QUIT",
+    ]
+    assert_each_delete_after_its_commit(journal)
+    assert box.messages == []
+    assert count(sessions, Article) == 5
+
+
+def test_groups_are_bounded_by_the_bytes_listed() -> None:
+    listing = [(1, 10), (2, 10), (3, 100), (4, 5), (5, 5)]
+    groups = poller.plan_groups(listing, options(group_size=10, group_bytes=25))
+    # A message larger than the bound is a group by itself; order is kept.
+    assert groups == [[(1, 10), (2, 10)], [(3, 100)], [(4, 5), (5, 5)]]
+
+
+def test_one_bad_message_in_a_group_costs_only_itself(
+    sessions: sessionmaker[Session], journal: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_ingest = poller.ingest_message
+
+    def ingest_refusing_message_2(*args: Any, **kwargs: Any) -> Any:
+        if kwargs["parsed"].message_id == "<m2@example.org>":
+            raise ValueError("unexpected value")
+        return real_ingest(*args, **kwargs)
+
+    monkeypatch.setattr(poller, "ingest_message", ingest_refusing_message_2)
+    box = FakeMailbox([mail(1), mail(2), mail(3)], journal)
+    result = poll_mailbox("support", box.open, sessions, options(group_size=3))
+    assert result.outcome == "ok"
+    assert (result.counts.ingested, result.counts.deferred) == (2, 1)
+    # The group's transaction rolled back; each message was then stored by itself.
+    assert box.messages == [mail(2)]
+    assert count(sessions, Article) == 2
+    assert_each_delete_after_its_commit(journal)
 
 
 def test_redownload_after_crash_is_a_duplicate_and_is_deleted(
@@ -191,7 +268,7 @@ def test_unparseable_message_is_quarantined_and_does_not_block(
 def test_database_outage_deletes_nothing_uncommitted(
     sessions: sessionmaker[Session], journal: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_store = poller.store_one
+    real_store = poller.store_group
     calls = 0
 
     def failing_store(*args: Any, **kwargs: Any) -> Any:
@@ -201,15 +278,16 @@ def test_database_outage_deletes_nothing_uncommitted(
             raise poller.DatabaseUnavailable("OperationalError")
         return real_store(*args, **kwargs)
 
-    monkeypatch.setattr(poller, "store_one", failing_store)
-    box = FakeMailbox([mail(1), mail(2), mail(3)], journal)
-    result = poll_mailbox("support", box.open, sessions, options())
+    monkeypatch.setattr(poller, "store_group", failing_store)
+    box = FakeMailbox([mail(n) for n in range(1, 5)], journal)
+    result = poll_mailbox("support", box.open, sessions, options(group_size=1))
     assert result.outcome == "failed"
     assert result.error is not None
     assert "database unavailable" in result.error
-    # Message 1 was committed and deleted; 2 was not committed so it stays, and 3 was never read.
-    assert message_steps(journal)[-3:] == ["DELE 1", "RETR 2", "QUIT"]
-    assert box.messages == [mail(2), mail(3)]
+    # Message 1 was committed and deleted; 2 was not committed so it stays; 3 was downloaded
+    # while 2 was being stored, and 4 never read.
+    assert message_steps(journal)[-3:] == ["DELE 1", "RETR 3", "QUIT"]
+    assert box.messages == [mail(2), mail(3), mail(4)]
 
 
 def test_outage_detected_from_a_real_operational_error(
@@ -271,20 +349,21 @@ def test_stop_request_finishes_message_in_hand_then_quits(
     sessions: sessionmaker[Session], journal: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stop = threading.Event()
-    real_store = poller.store_one
+    real_store = poller.store_group
 
     def store_then_request_stop(*args: Any, **kwargs: Any) -> Any:
         # The signal arrives while message 1 is being stored: it must still be committed and
-        # deleted, and nothing after it touched.
+        # deleted; message 2, downloaded meanwhile, is left on the server untouched.
         stop.set()
         return real_store(*args, **kwargs)
 
-    monkeypatch.setattr(poller, "store_one", store_then_request_stop)
+    monkeypatch.setattr(poller, "store_group", store_then_request_stop)
     box = FakeMailbox([mail(1), mail(2), mail(3)], journal)
-    result = poll_mailbox("support", box.open, sessions, options(), stop)
+    result = poll_mailbox("support", box.open, sessions, options(group_size=1), stop)
     assert result.outcome == "interrupted"
-    assert message_steps(journal) == ["CONNECT", "RETR 1", "COMMIT", "DELE 1", "QUIT"]
+    assert message_steps(journal) == ["CONNECT", "RETR 1", "RETR 2", "COMMIT", "DELE 1", "QUIT"]
     assert box.messages == [mail(2), mail(3)]
+    assert count(sessions, RawMessage) == 1
 
 
 def test_refused_delete_is_retried_next_pass(
@@ -305,18 +384,19 @@ def test_refused_delete_is_retried_next_pass(
 def test_connection_drop_keeps_undeleted_messages(
     sessions: sessionmaker[Session], journal: list[str]
 ) -> None:
-    box = FakeMailbox([mail(1), mail(2)], journal)
-    box.drop_on_retr.add(2)
-    result = poll_mailbox("support", box.open, sessions, options())
+    box = FakeMailbox([mail(1), mail(2), mail(3)], journal)
+    box.drop_on_retr.add(3)
+    result = poll_mailbox("support", box.open, sessions, options(group_size=1))
     assert result.outcome == "failed"
     assert result.error is not None
     assert "Pop3ConnectionError" in result.error
-    # The dropped session never reached QUIT, so the server deleted nothing; message 1 is stored
-    # and becomes a duplicate that is deleted on the next pass.
-    assert box.messages == [mail(1), mail(2)]
+    # The dropped session never reached QUIT, so the server deleted nothing. Message 1 is stored
+    # and becomes a duplicate that is deleted on the next pass; 2 was downloaded, not stored.
+    assert box.messages == [mail(1), mail(2), mail(3)]
+    assert count(sessions, RawMessage) == 1
     box.drop_on_retr.clear()
     second = poll_mailbox("support", box.open, sessions, options())
-    assert (second.counts.duplicates, second.counts.ingested) == (1, 1)
+    assert (second.counts.duplicates, second.counts.ingested) == (1, 2)
     assert box.messages == []
 
 

@@ -1,9 +1,12 @@
 """Run `helpdesk-ingest poll` in this process and SIGKILL it at a chosen protocol step.
 
-    python crashing_poll.py CONFIG after-retr:N    # message N downloaded, nothing stored yet
-    python crashing_poll.py CONFIG after-commit:N  # message N committed, its DELE never sent
-    python crashing_poll.py CONFIG after-dele:N    # message N DELE'd, the session never QUITs
+    python crashing_poll.py CONFIG after-retr:N    # the group holding message N downloaded
+    python crashing_poll.py CONFIG after-commit:N  # the group holding N committed, no DELE sent
+    python crashing_poll.py CONFIG after-dele:N    # the group holding N DELE'd, no QUIT
     python crashing_poll.py CONFIG before-quit     # every message committed and DELE'd, no QUIT
+
+N counts messages from the start of the pass; the daemon downloads, commits and deletes in
+groups, so the kill comes right after the step that took the Nth message.
 
 A real process death, not an exception: nothing after the kill point runs, no `finally`, no
 QUIT, exactly as after a power cut or the OOM killer.
@@ -33,15 +36,16 @@ def crash_before_quit() -> None:
     Pop3Session.quit = quit_never  # type: ignore[method-assign]
 
 
-def crash_after_nth_call(owner: Any, name: str, victim: int) -> None:
+def crash_after_nth_message(owner: Any, name: str, position: int, victim: int) -> None:
+    """Wrap ``owner.name``, whose positional argument ``position`` is a sequence of messages."""
     real = getattr(owner, name)
-    calls = 0
+    seen = 0
 
     def call_then_die(*args: Any, **kwargs: Any) -> Any:
-        nonlocal calls
+        nonlocal seen
         result = real(*args, **kwargs)
-        calls += 1
-        if calls == victim:
+        seen += len(args[position])
+        if seen >= victim:
             die()
         return result
 
@@ -53,11 +57,11 @@ if __name__ == "__main__":
     if point == "before-quit":
         crash_before_quit()
     elif point.startswith("after-commit:"):
-        crash_after_nth_call(poller, "store_one", int(point.split(":", 1)[1]))
+        crash_after_nth_message(poller, "store_group", 2, int(point.split(":", 1)[1]))
     elif point.startswith("after-retr:"):
-        crash_after_nth_call(Pop3Session, "retr", int(point.split(":", 1)[1]))
+        crash_after_nth_message(Pop3Session, "retr_many", 1, int(point.split(":", 1)[1]))
     elif point.startswith("after-dele:"):
-        crash_after_nth_call(Pop3Session, "dele", int(point.split(":", 1)[1]))
+        crash_after_nth_message(Pop3Session, "dele_many", 1, int(point.split(":", 1)[1]))
     else:
         raise SystemExit(f"unknown kill point {point}")
     sys.exit(main(["--config", config, "--log-format", "json", "poll"]))

@@ -167,7 +167,8 @@ def test_killed_poll_then_second_poll_stores_each_message_once(
     account = dovecot.new_mailbox()
     for number in range(1, 5):
         dovecot.deliver(account, customer_mail(number))
-    config = write_config(tmp_path, database_url, dovecot, account)
+    # Groups of two: the kill after the commit holding message 2 leaves 3 and 4 unstored.
+    config = write_config(tmp_path, database_url, dovecot, account, extra="commit_group_size = 2\n")
 
     crashed = subprocess.run(
         [sys.executable, str(HERE / "crashing_poll.py"), str(config), kill_point],

@@ -370,3 +370,60 @@ def test_exit_after_the_server_went_away_does_not_raise(
         server.stop()
 
     assert server.messages() == [mail(1)]
+
+
+def test_pipelined_retrieval_returns_every_message_in_order(
+    start_server: StartServer, logged_in: LoggedIn
+) -> None:
+    messages = [mail(n, body=f".dotted line\r\nbody {n}") for n in range(1, 21)]
+    server = start_server(messages)
+
+    with logged_in(server) as session:
+        assert session.pipelining
+        assert session.retr_many(range(1, 21)) == tuple(messages)
+        assert session.dele_many(range(1, 21)) == {}
+        session.quit()
+
+    assert server.messages() == []
+
+
+def test_a_refused_retrieval_in_a_pipeline_leaves_the_session_in_step(
+    start_server: StartServer, logged_in: LoggedIn
+) -> None:
+    server = start_server([mail(1), mail(2)])
+
+    with logged_in(server) as session:
+        with pytest.raises(Pop3ServerError):
+            session.retr_many([1, 99, 2])
+        # Every answer was read: the next command gets its own answer, not a stale one.
+        assert session.retr(2) == mail(2)
+        assert session.stat() == (2, len(mail(1)) + len(mail(2)))
+        session.quit()
+
+
+def test_pipelined_deletes_report_each_refusal(
+    start_server: StartServer, logged_in: LoggedIn
+) -> None:
+    server = start_server([mail(1), mail(2), mail(3)], faults=Faults(err_on_dele={2}))
+
+    with logged_in(server) as session:
+        refused = session.dele_many([1, 2, 3])
+        assert list(refused) == [2]
+        assert refused[2].resp_code == "SYS/TEMP"
+        session.quit()
+
+    assert server.messages() == [mail(2)]
+
+
+def test_without_pipelining_commands_go_one_at_a_time(
+    start_server: StartServer, logged_in: LoggedIn
+) -> None:
+    server = start_server([mail(1), mail(2)], faults=Faults(no_capa=True))
+
+    with logged_in(server) as session:
+        assert not session.pipelining
+        assert session.retr_many([1, 2]) == (mail(1), mail(2))
+        assert session.dele_many([1, 2]) == {}
+        session.quit()
+
+    assert server.messages() == []

@@ -1,0 +1,175 @@
+"""Worker processes that prepare (parse, classify) messages while the daemon stores others.
+
+Parsing is pure CPU in Python, so threads would take turns on one core; separate processes use
+them all. Results come back in the order the messages were handed in. A worker that dies (a
+crash in a C extension, the OOM killer) costs no message: the pool is rebuilt, the messages it
+held are prepared again one at a time, and one that kills its worker twice is quarantined.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Protocol
+
+import structlog
+
+from helpdesk_ingest.prepare import PreparedMessage, PrepareSettings, prepare, prepare_failed
+
+log = structlog.get_logger("helpdesk_ingest.workers")
+
+# Workers are spawned as fresh interpreters, never forked: the daemon runs threads (scheduler,
+# HTTP listener), and a fork copies their locks in whatever state they are in. Spawned, they
+# are the daemon's own children, which lets them notice when it dies.
+_START_METHOD = "spawn"
+# How often a worker checks that the daemon that started it is still alive.
+ORPHAN_CHECK_S = 0.5
+
+
+def _worker_started(daemon_pid: int) -> None:
+    # Ctrl-C reaches every process of the terminal's group; the daemon alone decides what it
+    # means, and stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(
+        target=_exit_when_orphaned, args=(daemon_pid,), name="orphan-watch", daemon=True
+    ).start()
+
+
+def _exit_when_orphaned(daemon_pid: int) -> None:
+    # A daemon killed outright (SIGKILL, the OOM killer) cannot stop its workers; they would
+    # linger holding its log pipes. Orphaned, a worker is re-parented, and exits.
+    while os.getppid() == daemon_pid:
+        time.sleep(ORPHAN_CHECK_S)
+    os._exit(0)
+
+
+def default_worker_count() -> int:
+    """One worker per CPU this process may use; the daemon's own process stores meanwhile."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+PrepareTask = Callable[[bytes, PrepareSettings], PreparedMessage]
+
+
+class Preparation(Protocol):
+    def results(self) -> list[PreparedMessage]: ...
+
+
+class Preparer(Protocol):
+    def submit(self, raws: Sequence[bytes]) -> Preparation: ...
+
+    def close(self) -> None: ...
+
+
+class _Done:
+    def __init__(self, prepared: list[PreparedMessage]) -> None:
+        self._prepared = prepared
+
+    def results(self) -> list[PreparedMessage]:
+        return self._prepared
+
+
+class InlinePreparer:
+    """Prepares in the calling thread: for tests, one-off tools and `parse_workers = 0`."""
+
+    def __init__(self, settings: PrepareSettings) -> None:
+        self.settings = settings
+
+    def submit(self, raws: Sequence[bytes]) -> Preparation:
+        return _Done([prepare(raw, self.settings) for raw in raws])
+
+    def close(self) -> None:
+        pass
+
+
+class _Pending:
+    def __init__(
+        self, pool: WorkerPool, raws: Sequence[bytes], futures: list[Future[PreparedMessage]]
+    ) -> None:
+        self._pool = pool
+        self._raws = raws
+        self._futures = futures
+
+    def results(self) -> list[PreparedMessage]:
+        prepared = []
+        for raw, future in zip(self._raws, self._futures, strict=True):
+            try:
+                prepared.append(future.result())
+            except BrokenProcessPool:
+                prepared.append(self._pool.prepare_alone(raw))
+        return prepared
+
+
+class WorkerPool:
+    """A lazily started pool of ``workers`` processes; safe to share between poll threads."""
+
+    def __init__(
+        self, settings: PrepareSettings, workers: int, task: PrepareTask = prepare
+    ) -> None:
+        if workers < 1:
+            raise ValueError(f"a worker pool needs at least one worker, not {workers}")
+        self.settings = settings
+        self.workers = workers
+        # A module-level function, as the workers import it by name.
+        self.task = task
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+
+    def _running(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ProcessPoolExecutor(
+                    self.workers,
+                    mp_context=multiprocessing.get_context(_START_METHOD),
+                    initializer=_worker_started,
+                    initargs=(os.getpid(),),
+                )
+                log.debug("workers_started", workers=self.workers)
+            return self._executor
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._executor is broken:
+                self._executor = None
+        broken.shutdown(wait=False, cancel_futures=True)
+
+    def submit(self, raws: Sequence[bytes]) -> Preparation:
+        executor = self._running()
+        try:
+            futures = [executor.submit(self.task, raw, self.settings) for raw in raws]
+        except BrokenProcessPool:
+            self._replace(executor)
+            return _Done([self.prepare_alone(raw) for raw in raws])
+        return _Pending(self, raws, futures)
+
+    def prepare_alone(self, raw: bytes) -> PreparedMessage:
+        """After a worker died: this message by itself in a fresh pool, so a crash names it."""
+        for attempt in (1, 2):
+            executor = self._running()
+            try:
+                return executor.submit(self.task, raw, self.settings).result()
+            except BrokenProcessPool:
+                log.error("worker_died", attempt=attempt, size=len(raw))
+                self._replace(executor)
+        return prepare_failed(
+            raw, "parser-crash", "the worker process preparing this message died twice"
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+def make_preparer(settings: PrepareSettings, workers: int) -> Preparer:
+    """A worker pool, or preparation in the calling thread when ``workers`` is 0."""
+    if workers == 0:
+        return InlinePreparer(settings)
+    return WorkerPool(settings, workers)

@@ -1,0 +1,22 @@
+"""Preparation tasks for the worker pool tests; module level, so spawned workers import them."""
+
+from __future__ import annotations
+
+import os
+
+from helpdesk_ingest.prepare import PreparedMessage, PrepareSettings, prepare
+
+CRASH = b"Subject: kills its worker\r\n\r\nbody\r\n"
+
+
+def prepare_or_die(raw: bytes, settings: PrepareSettings) -> PreparedMessage:
+    """Like the real task, except that one message kills the worker process outright."""
+    if raw == CRASH:
+        os._exit(9)
+    return prepare(raw, settings)
+
+
+def worker_pid(raw: bytes, settings: PrepareSettings) -> PreparedMessage:
+    """The real task, with the worker's pid as the message's subject."""
+    prepared = prepare(raw, settings)
+    return PreparedMessage(str(os.getpid()), prepared.parsed, prepared.classification)

@@ -1,0 +1,114 @@
+"""The worker pool: order kept, a dying worker costs no message, no worker outlives the daemon."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from helpdesk_ingest.hygiene import HygieneSettings
+from helpdesk_ingest.message import ParsedMessage, ParseFailure
+from helpdesk_ingest.parsing import ParseLimits
+from helpdesk_ingest.prepare import PrepareSettings, prepare, sha256_hex
+from helpdesk_ingest.workers import InlinePreparer, WorkerPool, make_preparer
+from tests.workers.tasks import CRASH, prepare_or_die
+
+SETTINGS = PrepareSettings(ParseLimits(), HygieneSettings())
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def message(number: int) -> bytes:
+    return (
+        f"From: c{number}@example.org\r\nSubject: case {number}\r\n"
+        f"Message-ID: <w{number}@example.org>\r\n\r\nbody {number}\r\n"
+    ).encode()
+
+
+@pytest.fixture
+def pool() -> Iterator[WorkerPool]:
+    workers = WorkerPool(SETTINGS, 2, task=prepare_or_die)
+    yield workers
+    workers.close()
+
+
+def subjects(prepared: list[object]) -> list[str]:
+    found = []
+    for item in prepared:
+        parsed = getattr(item, "parsed", None)
+        found.append(parsed.subject if isinstance(parsed, ParsedMessage) else "FAILED")
+    return found
+
+
+def test_results_come_back_in_the_order_given(pool: WorkerPool) -> None:
+    raws = [message(number) for number in range(40)]
+    prepared = pool.submit(raws).results()
+    assert subjects(list(prepared)) == [f"case {number}" for number in range(40)]
+    assert [item.sha256 for item in prepared] == [sha256_hex(raw) for raw in raws]
+    # The same value as preparing in the daemon's own thread.
+    assert prepared[3] == prepare(raws[3], SETTINGS)
+
+
+def test_a_message_that_kills_its_worker_is_quarantined_and_the_rest_prepared(
+    pool: WorkerPool,
+) -> None:
+    raws = [message(1), CRASH, message(3), message(4)]
+    prepared = pool.submit(raws).results()
+    assert subjects(list(prepared)) == ["case 1", "FAILED", "case 3", "case 4"]
+    failure = prepared[1].parsed
+    assert isinstance(failure, ParseFailure)
+    assert failure.reason == "parser-crash"
+    assert prepared[1].sha256 == sha256_hex(CRASH)
+    # The pool was rebuilt and goes on working.
+    assert subjects(list(pool.submit([message(5)]).results())) == ["case 5"]
+
+
+def test_zero_workers_prepares_inline() -> None:
+    preparer = make_preparer(SETTINGS, 0)
+    assert isinstance(preparer, InlinePreparer)
+    assert subjects(list(preparer.submit([message(7)]).results())) == ["case 7"]
+
+
+def test_workers_exit_when_the_daemon_is_killed() -> None:
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "tests.workers.orphan"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        pids = _reported_pids(daemon)
+        assert all(_alive(pid) for pid in pids)
+    finally:
+        daemon.send_signal(signal.SIGKILL)
+        daemon.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in pids), "a worker outlived its daemon"
+
+
+def _reported_pids(daemon: subprocess.Popen[bytes]) -> list[int]:
+    assert daemon.stdout is not None
+    with daemon.stdout:
+        for line in daemon.stdout:
+            if line.startswith(b"PIDS"):
+                return [int(pid) for pid in line.split()[1:]]
+    raise AssertionError("the pool reported no workers")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead too: it only waits for its (new) parent to collect it.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
