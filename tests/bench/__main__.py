@@ -37,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated mail")
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--checkpoint-every", type=int, default=100)
+    parser.add_argument(
+        "--parse-workers", type=int, help="the daemon's parse_workers (default: its own)"
+    )
+    parser.add_argument(
+        "--group-size", type=int, help="the daemon's commit_group_size (default: its own)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     return parser
 
@@ -51,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sqlite=args.database in ("sqlite", "both"),
         postgresql=args.database in ("postgresql", "both"),
         checkpoint_every=args.checkpoint_every,
+        parse_workers=args.parse_workers,
+        commit_group_size=args.group_size,
     )
     binary = dovecot_binary()
     if binary is None:

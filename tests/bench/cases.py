@@ -40,6 +40,9 @@ class Sample:
 class DaemonOptions:
     checkpoint_every: int
     max_messages_per_poll: int
+    # None: the daemon's defaults.
+    parse_workers: int | None = None
+    commit_group_size: int | None = None
 
 
 def fill_mailbox(dovecot: DovecotServer, raws: list[bytes]) -> MailboxAccount:
@@ -139,20 +142,25 @@ def _write_config(
     account: MailboxAccount,
     options: DaemonOptions,
 ) -> Path:
-    path.write_text(
-        f'database_url = "{database_url}"\n'
-        'log_format = "json"\n'
-        'log_level = "warning"\n'
-        "migrate_on_start = true\n"
-        f"checkpoint_every = {options.checkpoint_every}\n"
-        f"max_messages_per_poll = {options.max_messages_per_poll}\n"
-        "[[mailboxes]]\n"
-        f'name = "{MAILBOX_NAME}"\n'
-        f'host = "{dovecot.host}"\n'
-        f"port = {dovecot.pop3s_port}\n"
-        f'username = "{account.username}"\n'
-        f'password = "{account.password}"\n'
-        f'ca_file = "{dovecot.ca_file}"\n',
-        encoding="utf-8",
-    )
+    tuning = {
+        "parse_workers": options.parse_workers,
+        "commit_group_size": options.commit_group_size,
+    }
+    lines = [
+        f'database_url = "{database_url}"',
+        'log_format = "json"',
+        'log_level = "warning"',
+        "migrate_on_start = true",
+        f"checkpoint_every = {options.checkpoint_every}",
+        f"max_messages_per_poll = {options.max_messages_per_poll}",
+        *(f"{name} = {value}" for name, value in tuning.items() if value is not None),
+        "[[mailboxes]]",
+        f'name = "{MAILBOX_NAME}"',
+        f'host = "{dovecot.host}"',
+        f"port = {dovecot.pop3s_port}",
+        f'username = "{account.username}"',
+        f'password = "{account.password}"',
+        f'ca_file = "{dovecot.ca_file}"',
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -5,16 +5,14 @@
 Why not ru_maxrss from the parent's wait4: on Linux a child's ru_maxrss starts from the high-water
 mark of the process it was forked from (exec keeps the larger of the old and new figures), so every
 child of a 70 MB benchmark would seem to peak at 70 MB. VmHWM in /proc/self/status belongs to the
-address space made by exec, so it is this process's own peak. Processes this one starts (a worker
-pool) are covered by RUSAGE_CHILDREN, whose ru_maxrss is the largest of them; the figure written is
-the larger of the two: the peak of the largest process.
+address space made by exec, so it is this process's own peak. The same holds for the processes
+it starts (the parse workers), so the benchmark reads their VmHWM from /proc while they run.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import resource
 import runpy
 import sys
 from pathlib import Path
@@ -35,10 +33,7 @@ def main() -> None:
     try:
         runpy.run_module(module, run_name="__main__", alter_sys=True)
     finally:
-        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        Path(os.environ[PEAK_FILE_VARIABLE]).write_text(
-            json.dumps({"self_kib": own_peak_kib(), "children_kib": children})
-        )
+        Path(os.environ[PEAK_FILE_VARIABLE]).write_text(json.dumps({"self_kib": own_peak_kib()}))
 
 
 if __name__ == "__main__":

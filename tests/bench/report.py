@@ -16,6 +16,7 @@ COLUMNS = (
     "msg/s",
     "cpu s",
     "peak RSS MB",
+    "worker RSS MB",
     "stored",
     "left",
     "x parse floor",
@@ -47,6 +48,7 @@ def rows(results: list[CaseResult]) -> list[dict[str, Any]]:
             "msg/s": result.per_second,
             "cpu s": result.cpu_seconds,
             "peak RSS MB": result.peak_rss_mb,
+            "worker RSS MB": result.peak_child_rss_mb or None,
             "stored": result.stored,
             "left": result.left_on_server,
             "x parse floor": _ratio(result, parse_floor),
@@ -74,7 +76,8 @@ def render(results: list[CaseResult], options: BenchOptions) -> str:
 
     out = [
         f"mix={options.mix} N={options.messages} repeat={options.repeat} seed={options.seed} "
-        "(seconds and cpu: medians; peak RSS: worst repetition)",
+        "(seconds and cpu: medians, cpu including workers; peak RSS of the daemon's process and "
+        "of its largest worker: worst repetition)",
         line(list(COLUMNS)),
         *(line(cells) for cells in table),
     ]
@@ -97,6 +100,7 @@ def write_json(path: Path, results: list[CaseResult], options: BenchOptions) -> 
                     "seconds": sample.run.seconds,
                     "cpu_seconds": sample.run.cpu_seconds,
                     "peak_rss_mb": sample.run.peak_rss_mb,
+                    "peak_worker_rss_mb": sample.run.peak_child_rss_mb,
                     "stored": sample.stored,
                     "quarantined": sample.quarantined,
                     "left_on_server": sample.left_on_server,

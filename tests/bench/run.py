@@ -35,6 +35,8 @@ class BenchOptions:
     sqlite: bool = True
     postgresql: bool = True
     checkpoint_every: int = 100
+    parse_workers: int | None = None
+    commit_group_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,10 @@ class CaseResult:
         return max(sample.run.peak_rss_mb for sample in self.samples)
 
     @property
+    def peak_child_rss_mb(self) -> float:
+        return max(sample.run.peak_child_rss_mb for sample in self.samples)
+
+    @property
     def stored(self) -> int | None:
         counts = [sample.stored for sample in self.samples]
         return None if None in counts else min(count for count in counts if count is not None)
@@ -76,7 +82,10 @@ def run_benchmark(
     """Measure every case `options.repeat` times; PostgreSQL only with `postgres_admin`."""
     raws = list(messages(options.mix, options.messages, options.seed))
     daemon = DaemonOptions(
-        checkpoint_every=options.checkpoint_every, max_messages_per_poll=options.messages
+        checkpoint_every=options.checkpoint_every,
+        max_messages_per_poll=options.messages,
+        parse_workers=options.parse_workers,
+        commit_group_size=options.commit_group_size,
     )
     samples: dict[str, list[Sample]] = {}
     with tempfile.TemporaryDirectory(prefix="helpdesk-bench-") as directory:
