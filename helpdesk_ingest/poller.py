@@ -34,6 +34,7 @@ from helpdesk_ingest.store.ingest import (
     ingest_message,
     quarantine_message,
 )
+from helpdesk_ingest.store.lookups import GroupLookups, GroupMessage, look_up_group
 from helpdesk_ingest.store.polls import finish_poll_run, start_poll_run
 from helpdesk_ingest.workers import InlinePreparer, Preparation, Preparer
 
@@ -135,8 +136,12 @@ def ingest_parsed(
     parsed: ParsedMessage,
     options: PollOptions,
     classification: Classification | None = None,
+    lookups: GroupLookups | None = None,
 ) -> IngestOutcome:
-    """Classify (unless done already), route and store one message in the caller's transaction."""
+    """Classify (unless done already), route and store one message in the caller's transaction.
+
+    With ``lookups`` (a group's), the message is stored at the group's ``now``.
+    """
     return ingest_message(
         session,
         mailbox=mailbox,
@@ -145,10 +150,11 @@ def ingest_parsed(
         parsed=parsed,
         queue=options.queue,
         ticket_tag_pattern=options.ticket_tag_pattern,
-        now=utc_now(),
+        now=lookups.now if lookups else utc_now(),
         classification=classification or classify(raw, parsed, options.policy.hygiene),
         decision=route(options.routing_rules, mailbox, parsed),
         policy=options.policy,
+        lookups=lookups,
     )
 
 
@@ -162,7 +168,11 @@ class Downloaded:
 
 
 def _store_in(
-    session: Session, mailbox: str, message: Downloaded, options: PollOptions
+    session: Session,
+    mailbox: str,
+    message: Downloaded,
+    options: PollOptions,
+    lookups: GroupLookups | None = None,
 ) -> IngestOutcome:
     prepared = message.prepared
     if isinstance(prepared.parsed, ParseFailure):
@@ -173,7 +183,8 @@ def _store_in(
             sha256=prepared.sha256,
             reason=prepared.parsed.reason,
             detail=prepared.parsed.detail,
-            now=utc_now(),
+            now=lookups.now if lookups else utc_now(),
+            lookups=lookups,
         )
     return ingest_parsed(
         session,
@@ -183,7 +194,23 @@ def _store_in(
         prepared.parsed,
         options,
         prepared.classification,
+        lookups,
     )
+
+
+def _store_all_in(
+    session: Session, mailbox: str, group: Sequence[Downloaded], options: PollOptions
+) -> list[IngestOutcome | MessageDeferred]:
+    described = [
+        GroupMessage(
+            message.prepared.sha256,
+            None if isinstance(message.prepared.parsed, ParseFailure) else message.prepared.parsed,
+        )
+        for message in group
+    ]
+    limits = options.policy.hygiene.rate_limits
+    lookups = look_up_group(session, mailbox, described, limits, utc_now())
+    return [_store_in(session, mailbox, message, options, lookups) for message in group]
 
 
 def store_group(
@@ -202,7 +229,7 @@ def store_group(
     if len(group) > 1:
         try:
             with sessions.begin() as session:
-                return [_store_in(session, mailbox, message, options) for message in group]
+                return _store_all_in(session, mailbox, group, options)
         except Exception as exc:
             if is_database_outage(exc):
                 raise DatabaseUnavailable(exc.__class__.__name__) from exc

@@ -27,15 +27,25 @@ def normalise_email(email: str) -> str:
     return f"{local.lower()}@{domain.lower()}"
 
 
-def upsert_contact(session: Session, address: Address, now: datetime) -> Contact:
+def upsert_contact(
+    session: Session, address: Address, now: datetime, known: dict[str, Contact] | None = None
+) -> Contact:
+    """The contact for ``address``, made if new; its display name brought up to date.
+
+    ``known`` holds the contacts of this transaction already looked up, by stored address: an
+    address in it is not asked for again, and one made here is added to it.
+    """
     email = db_text(normalise_email(address.email), EMAIL_LENGTH)
     name = db_text(address.name, NAME_LENGTH)
     query = select(Contact).where(Contact.email == email)
-    contact = session.scalars(query).first()
+    contact = known.get(email) if known is not None else session.scalars(query).first()
     if contact is None:
         values = {"email": email, "display_name": name, "created_at": now, "updated_at": now}
         insert_if_absent(session, Contact, values)
-        return session.scalars(query).one()
+        contact = session.scalars(query).one()
+        if known is not None:
+            known[email] = contact
+        return contact
     if name and name != contact.display_name:
         contact.display_name = name
         contact.updated_at = now

@@ -21,6 +21,7 @@ from helpdesk_ingest.store.articles import add_inbound_article
 from helpdesk_ingest.store.bounces import mark_undeliverable
 from helpdesk_ingest.store.concurrency import lock_message_id
 from helpdesk_ingest.store.contacts import upsert_contact
+from helpdesk_ingest.store.lookups import GroupLookups
 from helpdesk_ingest.store.models import (
     MESSAGE_ID_LENGTH,
     Article,
@@ -50,6 +51,7 @@ class IngestOutcome:
     article_id: int | None = None
     # Why a message went to quarantine; left out of equality so outcomes compare by effect.
     reason: str | None = field(default=None, compare=False)
+    ticket_id: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,34 @@ def find_stored(session: Session, mailbox: str, sha256: str) -> IngestOutcome | 
     if quarantined is not None:
         return IngestOutcome("quarantined")
     return None
+
+
+def _stored_before(
+    session: Session, mailbox: str, sha256: str, lookups: GroupLookups | None
+) -> IngestOutcome | None:
+    if lookups is None:
+        return find_stored(session, mailbox, sha256)
+    before = lookups.stored.get(sha256)
+    if before is None:
+        return None
+    if before.quarantined:
+        return IngestOutcome("quarantined")
+    return IngestOutcome("duplicate", ticket_number=before.ticket_number)
+
+
+def _inbound_article_ticket(
+    session: Session, message_id: str, lookups: GroupLookups | None
+) -> tuple[int, int | None] | None:
+    """The ticket (id, number) of an inbound article with this Message-ID, if there is one."""
+    if lookups is not None:
+        return lookups.inbound.get(message_id)
+    lock_message_id(session, message_id)
+    row = session.execute(
+        select(Article.ticket_id, Ticket.number)
+        .join(Ticket, Ticket.id == Article.ticket_id)
+        .where(Article.message_id == message_id, Article.direction == "inbound")
+    ).first()
+    return None if row is None else (row.ticket_id, row.number)
 
 
 def _new_ticket(
@@ -126,41 +156,41 @@ def ingest_message(
     classification: Classification = CUSTOMER,
     decision: RouteDecision = NO_ROUTE,
     policy: IngestPolicy = DEFAULT_POLICY,
+    lookups: GroupLookups | None = None,
 ) -> IngestOutcome:
     """Store one parsed message; idempotent on (mailbox, sha256) and on inbound Message-ID.
 
     Mail that must not become an article (a routing rule's quarantine, our own mail coming back,
     a storm, an automatic mail answering no ticket) is kept in quarantine with its reason.
+    ``lookups`` answers, for a message of a group, what would otherwise be asked per message
+    (see store.lookups); it must come from this transaction and share its ``now``.
     """
-    stored = find_stored(session, mailbox, sha256)
+    stored = _stored_before(session, mailbox, sha256, lookups)
     if stored is not None:
         return stored
     message_id = db_text(parsed.message_id, MESSAGE_ID_LENGTH)
-    lock_message_id(session, message_id)
-    same_message = session.execute(
-        select(Article.ticket_id, Ticket.number)
-        .join(Ticket, Ticket.id == Article.ticket_id)
-        .where(Article.message_id == message_id, Article.direction == "inbound")
-    ).first()
-    if same_message is not None:
-        # The same mail reached us through another support address: one article is enough.
-        raw_row = _add_raw(session, mailbox, raw, sha256, now)
-        raw_row.ticket_id = same_message.ticket_id
-        session.flush()
-        return IngestOutcome("duplicate", ticket_number=same_message.number)
+    duplicate = _same_message_elsewhere(session, mailbox, raw, sha256, now, message_id, lookups)
+    if duplicate is not None:
+        return duplicate
 
     def hold(reason: str, detail: str) -> IngestOutcome:
         return quarantine_message(
-            session, mailbox=mailbox, raw=raw, sha256=sha256, reason=reason, detail=detail, now=now
+            session,
+            mailbox=mailbox,
+            raw=raw,
+            sha256=sha256,
+            reason=reason,
+            detail=detail,
+            now=now,
+            lookups=lookups,
         )
 
     if decision.quarantine:
         return hold("routing", f"routing rule {decision.rule}")
     if classification.kind == "loop":
         return hold("loop", " ".join(classification.flags))
-    sender = parsed.from_address
-    contact = upsert_contact(session, sender, now) if sender and sender.email else None
-    held = sender_over_limit(session, policy.hygiene.rate_limits, contact, now)
+    contact = _sender_contact(session, parsed, now, lookups)
+    held = sender_over_limit(session, policy.hygiene.rate_limits, contact, now, lookups)
     if held:
         return hold(RATE_LIMIT_REASON, held)
     thread = find_thread(
@@ -186,14 +216,71 @@ def ingest_message(
             return hold(classification.kind, " ".join(classification.flags))
     else:
         thread = _follow_up_on(thread, policy.follow_up, now)
-    return _store_article(
+    outcome = _store_article(
         session, mailbox, raw, sha256, parsed, queue, now, classification, decision, thread, contact
     )
+    _note_article(lookups, sha256, message_id, outcome, contact)
+    return outcome
 
 
-def _add_raw(session: Session, mailbox: str, raw: bytes, sha256: str, now: datetime) -> RawMessage:
+def _note_article(
+    lookups: GroupLookups | None,
+    sha256: str,
+    message_id: str,
+    outcome: IngestOutcome,
+    contact: Contact | None,
+) -> None:
+    if lookups is not None:
+        lookups.note_raw(sha256, outcome.ticket_number)
+        contact_id = contact.id if contact else None
+        lookups.note_article(message_id, outcome.ticket_id, outcome.ticket_number, contact_id)
+
+
+def _same_message_elsewhere(
+    session: Session,
+    mailbox: str,
+    raw: bytes,
+    sha256: str,
+    now: datetime,
+    message_id: str,
+    lookups: GroupLookups | None,
+) -> IngestOutcome | None:
+    """The same mail reached us through another support address: one article is enough."""
+    same_message = _inbound_article_ticket(session, message_id, lookups)
+    if same_message is None:
+        return None
+    ticket_id, ticket_number = same_message
+    _add_raw(session, mailbox, raw, sha256, now, ticket_id)
+    session.flush()
+    if lookups is not None:
+        lookups.note_raw(sha256, ticket_number)
+    return IngestOutcome("duplicate", ticket_number=ticket_number)
+
+
+def _sender_contact(
+    session: Session, parsed: ParsedMessage, now: datetime, lookups: GroupLookups | None
+) -> Contact | None:
+    sender = parsed.from_address
+    if not (sender and sender.email):
+        return None
+    return upsert_contact(session, sender, now, lookups.contacts if lookups else None)
+
+
+def _add_raw(
+    session: Session,
+    mailbox: str,
+    raw: bytes,
+    sha256: str,
+    now: datetime,
+    ticket_id: int | None = None,
+) -> RawMessage:
     raw_row = RawMessage(
-        mailbox=mailbox, sha256=sha256, size=len(raw), content=raw, received_at=now
+        mailbox=mailbox,
+        sha256=sha256,
+        size=len(raw),
+        content=raw,
+        received_at=now,
+        ticket_id=ticket_id,
     )
     session.add(raw_row)
     return raw_row
@@ -229,7 +316,6 @@ def _store_article(
     thread: ThreadMatch,
     contact: Contact | None,
 ) -> IngestOutcome:
-    raw_row = _add_raw(session, mailbox, raw, sha256, now)
     ticket = thread.ticket
     new_ticket = ticket is None
     if ticket is None:
@@ -240,7 +326,8 @@ def _store_article(
     elif not classification.automatic:
         # An out-of-office or a bounce is no news for the agent: the ticket keeps its place.
         ticket.updated_at = now
-    raw_row.ticket_id = ticket.id
+    # Added once the ticket has its id, so the row is inserted complete rather than updated.
+    raw_row = _add_raw(session, mailbox, raw, sha256, now, ticket.id)
     session.flush()
     article = add_inbound_article(
         session, ticket=ticket, raw_row=raw_row, contact=contact, parsed=parsed, now=now
@@ -250,7 +337,11 @@ def _store_article(
     article.is_bounce = classification.kind == "bounce"
     session.flush()
     return IngestOutcome(
-        "ingested", ticket_number=ticket.number, new_ticket=new_ticket, article_id=article.id
+        "ingested",
+        ticket_number=ticket.number,
+        new_ticket=new_ticket,
+        article_id=article.id,
+        ticket_id=ticket.id,
     )
 
 
@@ -268,11 +359,14 @@ def quarantine_message(
     reason: str,
     detail: str,
     now: datetime,
+    lookups: GroupLookups | None = None,
 ) -> IngestOutcome:
     """Keep bytes that could not become a ticket; idempotent on (mailbox, sha256)."""
-    stored = find_stored(session, mailbox, sha256)
+    stored = _stored_before(session, mailbox, sha256, lookups)
     if stored is not None:
         return stored
+    if lookups is not None:
+        lookups.note_quarantined(sha256)
     released = session.scalar(
         select(QuarantinedMessage).where(
             QuarantinedMessage.mailbox == mailbox, QuarantinedMessage.sha256 == sha256

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from helpdesk_ingest.hygiene.settings import RateLimits, SlidingWindow
+from helpdesk_ingest.store.lookups import GroupLookups
 from helpdesk_ingest.store.models import Article, Contact, Ticket
 
 log = structlog.get_logger("helpdesk_ingest.ratelimit")
@@ -36,18 +37,32 @@ def _over(
 
 
 def sender_over_limit(
-    session: Session, limits: RateLimits, contact: Contact | None, now: datetime
+    session: Session,
+    limits: RateLimits,
+    contact: Contact | None,
+    now: datetime,
+    lookups: GroupLookups | None = None,
 ) -> str | None:
-    """Why a new article from this sender would break a limit, or None."""
+    """Why a new article from this sender would break a limit, or None.
+
+    With ``lookups`` the counts come from the group's one query plus the articles the group has
+    added since (see store.lookups); without, from a query now.
+    """
     per_sender = limits.per_sender
-    if (
-        per_sender is not None
-        and contact is not None
-        and _over(session, per_sender, now, Article.contact_id == contact.id)
-    ):
-        return _held("per-sender", per_sender, contact=contact.email)
-    if limits.global_ is not None and _over(session, limits.global_, now):
-        return _held("global", limits.global_)
+    if per_sender is not None and contact is not None:
+        if lookups is not None:
+            over = lookups.recent_by_contact[contact.id] >= per_sender.max_messages
+        else:
+            over = _over(session, per_sender, now, Article.contact_id == contact.id)
+        if over:
+            return _held("per-sender", per_sender, contact=contact.email)
+    if limits.global_ is not None:
+        if lookups is not None:
+            over = lookups.recent_total >= limits.global_.max_messages
+        else:
+            over = _over(session, limits.global_, now)
+        if over:
+            return _held("global", limits.global_)
     return None
 
 

@@ -1,0 +1,174 @@
+"""A group stored in one transaction behaves exactly like its messages stored one by one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import event, func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from helpdesk_ingest.poller import PollResult, poll_mailbox
+from helpdesk_ingest.store.concurrency import MESSAGE_ID_LOCK_SPACE, lock_message_ids
+from helpdesk_ingest.store.database import make_engine, make_sessionmaker
+from helpdesk_ingest.store.migrations import upgrade_to_head
+from helpdesk_ingest.store.models import Article, Contact, QuarantinedMessage, Ticket
+from tests.test_poller import FakeMailbox, options
+
+
+def mail(
+    number: int,
+    sender: str = "customer@example.org",
+    *,
+    message_id: str | None = None,
+    reply_to: str | None = None,
+    body: str = "",
+) -> bytes:
+    threading = f"In-Reply-To: {reply_to}\r\n" if reply_to else ""
+    return (
+        f"From: Customer <{sender}>\r\n"
+        f"To: support@example.com\r\n"
+        f"Subject: Case {number}\r\n"
+        f"Message-ID: {message_id or f'<g{number}@example.org>'}\r\n"
+        f"{threading}"
+        f"Date: Mon, 02 Nov 2026 10:00:00 +0000\r\n"
+        f"\r\n"
+        f"Body {number}. {body}\r\n"
+    ).encode()
+
+
+def mixed_backlog() -> list[bytes]:
+    """Every case where a message of a group depends on one before it in the same group."""
+    return [
+        mail(1, "alice@example.org"),
+        # The same bytes twice: one article, one duplicate.
+        mail(1, "alice@example.org"),
+        # The same Message-ID with other bytes (another support address): a duplicate.
+        mail(2, "bob@example.org", message_id="<g1@example.org>", body="via sales@"),
+        # A reply to the first message: a follow-up on its ticket.
+        mail(3, "alice@example.org", reply_to="<g1@example.org>"),
+        # A new sender, twice: one contact.
+        mail(4, "Carol@Example.org"),
+        mail(5, "carol@example.org"),
+        # Not a message at all: quarantined, and the same bytes again.
+        b"\x00\x01 not mail",
+        b"\x00\x01 not mail",
+        # One sender over the per-sender limit (10 a minute): the eleventh on is held.
+        *(mail(100 + n, "storm@example.org") for n in range(13)),
+    ]
+
+
+@pytest.fixture
+def make_sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(database_url)
+    upgrade_to_head(engine)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+def outcomes(result: PollResult) -> tuple[int, int, int]:
+    return (result.counts.ingested, result.counts.duplicates, result.counts.quarantined)
+
+
+def database_state(sessions: sessionmaker[Session]) -> dict[str, object]:
+    with sessions() as session:
+        return {
+            "tickets": session.scalar(select(func.count()).select_from(Ticket)),
+            "articles": session.scalar(select(func.count()).select_from(Article)),
+            "contacts": sorted(session.scalars(select(Contact.email))),
+            "held": sorted(
+                session.scalars(select(QuarantinedMessage.reason).order_by(QuarantinedMessage.id))
+            ),
+            "articles per ticket": sorted(
+                session.scalars(
+                    select(func.count()).select_from(Article).group_by(Article.ticket_id)
+                )
+            ),
+        }
+
+
+def drain(sessions: sessionmaker[Session], group_size: int) -> PollResult:
+    box = FakeMailbox(mixed_backlog(), [])
+    commits: list[Session] = []
+
+    def on_commit(session: Session) -> None:
+        commits.append(session)
+
+    event.listen(sessions, "after_commit", on_commit)
+    try:
+        result = poll_mailbox("support", box.open, sessions, options(group_size=group_size))
+    finally:
+        event.remove(sessions, "after_commit", on_commit)
+    assert result.outcome == "ok"
+    assert box.messages == []
+    if group_size >= len(mixed_backlog()):
+        # Start and end of the poll run, and the group's one transaction: it never fell back to
+        # storing its messages one by one.
+        assert len(commits) == 3
+    return result
+
+
+# Worked out by hand: alice 1 and her reply on one ticket, carol twice (two subjects, one
+# contact), ten of the storm; the second copy of mail 1 and bob's copy of it are duplicates; the
+# non-mail (twice) and three of the storm are held.
+EXPECTED_COUNTS = (1 + 1 + 2 + 10, 2, 2 + 3)
+EXPECTED_STATE = {
+    "tickets": 1 + 2 + 10,
+    "articles": 2 + 2 + 10,
+    "contacts": ["alice@example.org", "carol@example.org", "storm@example.org"],
+    "held": ["rate-limit", "rate-limit", "rate-limit", "unparseable"],
+    "articles per ticket": [1] * 12 + [2],
+}
+
+
+@pytest.mark.parametrize("group_size", [64, 1], ids=["one group", "one by one"])
+def test_a_group_stores_what_one_transaction_per_message_stores(
+    make_sessions: sessionmaker[Session], group_size: int
+) -> None:
+    result = drain(make_sessions, group_size)
+    assert outcomes(result) == EXPECTED_COUNTS
+    assert database_state(make_sessions) == EXPECTED_STATE
+
+
+@pytest.mark.postgres
+def test_a_groups_message_id_locks_are_held_until_commit(postgres_url: str) -> None:
+    engine = make_engine(postgres_url)
+    try:
+        with Session(engine) as holder, Session(engine) as other:
+            lock_message_ids(holder, ["<a@example.org>", "<b@example.org>", "<a@example.org>"])
+            held = holder.scalar(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND classid = :space AND pid = pg_backend_pid()"
+                ),
+                {"space": MESSAGE_ID_LOCK_SPACE},
+            )
+            assert held == 2
+            # A second transaction cannot take them while the first is open.
+            rows = other.execute(
+                text(
+                    "SELECT objid::int FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND classid = :space"
+                ),
+                {"space": MESSAGE_ID_LOCK_SPACE},
+            ).scalars()
+            for key in rows:
+                taken = other.scalar(
+                    text("SELECT pg_try_advisory_xact_lock(:space, :key)"),
+                    {"space": MESSAGE_ID_LOCK_SPACE, "key": key},
+                )
+                assert taken is False
+            holder.commit()
+    finally:
+        engine.dispose()
+
+
+def test_a_group_downloaded_again_after_a_crash_stores_nothing_new(
+    make_sessions: sessionmaker[Session],
+) -> None:
+    drain(make_sessions, group_size=64)
+    # The session died before QUIT: the server still has every message.
+    again = drain(make_sessions, group_size=64)
+    ingested, duplicates, quarantined = EXPECTED_COUNTS
+    assert outcomes(again) == (0, ingested + duplicates, quarantined)
+    assert database_state(make_sessions) == EXPECTED_STATE
