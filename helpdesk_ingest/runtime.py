@@ -15,6 +15,7 @@ from helpdesk_ingest.backoff import BackoffPolicy, FailureTracker
 from helpdesk_ingest.config import MailboxSettings, Settings
 from helpdesk_ingest.connect import open_mailbox
 from helpdesk_ingest.locking import mailbox_lock
+from helpdesk_ingest.memory import return_large_buffers_to_the_system
 from helpdesk_ingest.metrics import PollMetrics
 from helpdesk_ingest.poller import PollOptions, PollResult, poll_mailbox
 from helpdesk_ingest.prepare import PrepareSettings
@@ -101,6 +102,7 @@ def safe_database_url(url: str) -> str:
 
 def build_runtime(settings: Settings, *, migrate: bool = False) -> Runtime:
     """Create the engine and check (or bring up) the schema before any mail is touched."""
+    return_large_buffers_to_the_system()
     engine = make_engine(settings.database_url_value)
     if migrate or settings.migrate_on_start:
         upgrade_to_head(engine)

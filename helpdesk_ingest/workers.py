@@ -20,6 +20,7 @@ from typing import Protocol
 
 import structlog
 
+from helpdesk_ingest.memory import return_large_buffers_to_the_system
 from helpdesk_ingest.prepare import PreparedMessage, PrepareSettings, prepare, prepare_failed
 
 log = structlog.get_logger("helpdesk_ingest.workers")
@@ -36,6 +37,7 @@ def _worker_started(daemon_pid: int) -> None:
     # Ctrl-C reaches every process of the terminal's group; the daemon alone decides what it
     # means, and stops its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return_large_buffers_to_the_system()
     threading.Thread(
         target=_exit_when_orphaned, args=(daemon_pid,), name="orphan-watch", daemon=True
     ).start()
