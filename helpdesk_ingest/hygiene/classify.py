@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import email
 from dataclasses import dataclass
+from email.policy import compat32
 from typing import Literal
 
 from helpdesk_ingest.hygiene.autoreply import auto_reply_flags
 from helpdesk_ingest.hygiene.bounce import Envelope, detect_bounce
 from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.message import ParsedMessage
+from helpdesk_ingest.parsing.feed import parse_in_pieces
 
 Kind = Literal["customer", "auto-reply", "bounce", "loop"]
 
@@ -49,7 +50,7 @@ def _loop_flags(parsed: ParsedMessage, settings: HygieneSettings) -> tuple[str, 
 def classify(raw: bytes, parsed: ParsedMessage, settings: HygieneSettings) -> Classification:
     """Pure: the raw bytes and their parse in, a verdict out."""
     # The parser's value has no MIME tree; report parts and DSN fields need one.
-    message = email.message_from_bytes(raw)
+    message = parse_in_pieces(raw, compat32)
     auto_flags = auto_reply_flags(parsed, message)
     loop_flags = _loop_flags(parsed, settings)
     if loop_flags:

@@ -11,6 +11,7 @@ from email.parser import BytesParser
 from helpdesk_ingest.message import Address, ParsedMessage, ParseFailure
 from helpdesk_ingest.parsing.body import BodyPiece, body_html, body_text
 from helpdesk_ingest.parsing.defects import defect_names
+from helpdesk_ingest.parsing.feed import parse_in_pieces
 from helpdesk_ingest.parsing.headers import (
     addresses,
     all_headers,
@@ -102,7 +103,7 @@ def _parse(
             note = BodyPiece(plain=oversize.note)
             collected = Collected(pieces=[note], defects=[oversize.defect])
         else:
-            message = parser.parsebytes(repaired)
+            message = parse_in_pieces(repaired, email.policy.default)
             collected = collect(message, limits, header_charsets(repaired))
     except RecursionError:
         # Nesting deeper than the email package can follow: keep the headers, so the message

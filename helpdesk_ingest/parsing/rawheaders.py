@@ -91,7 +91,7 @@ def repair_header_section(raw: bytes) -> tuple[bytes, list[str]]:
         defects.append("byte-order-mark")
     end = _HEADER_END.search(raw)
     split = end.start() if end else len(raw)
-    head, rest = raw[:split], raw[split:]
+    head = raw[:split]
     lines = _fold_stray_lines(_skip_leading_junk(head.split(b"\n"), defects), defects)
     if any(_SPACE_BEFORE_COLON.match(line) for line in lines):
         defects.append("space-before-colon")
@@ -103,4 +103,8 @@ def repair_header_section(raw: bytes) -> tuple[bytes, list[str]]:
             line if line.isascii() else _decode_line(line, candidates).encode("utf-8")
             for line in lines
         ]
-    return b"\n".join(lines) + rest, defects
+    repaired = b"\n".join(lines)
+    if repaired == head:
+        # Nothing to repair: no copy of a body that may be megabytes long.
+        return raw, defects
+    return b"".join((repaired, memoryview(raw)[split:])), defects

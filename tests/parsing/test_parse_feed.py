@@ -1,0 +1,74 @@
+"""Fed in pieces, the email parser builds the same tree as from the whole message at once."""
+
+from __future__ import annotations
+
+import email.policy
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.policy import Policy
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from helpdesk_ingest.parsing import feed
+from helpdesk_ingest.parsing.feed import parse_in_pieces
+
+from . import containers, messages
+from .mutations import mutated
+
+SEEDS = [
+    messages.plain(),
+    messages.ALTERNATIVE,
+    messages.ATTACHMENTS,
+    messages.ENCODED_SUBJECT,
+    containers.CALENDAR_ALTERNATIVE,
+    containers.SMIME_SIGNED,
+    # Line endings of every kind, 8-bit bytes, and a CR LF a small piece size will split.
+    b"Subject: x\r\nFrom: a@b\r\n\r\nline\r\n\xe9t\xe9\rlone CR\nlone LF\r\n" * 3,
+]
+POLICIES = [email.policy.default, email.policy.compat32]
+
+
+def shape(message: Message[Any, Any]) -> list[object]:
+    return [
+        (
+            list(part.raw_items()),
+            part.get_payload() if not part.is_multipart() else None,
+            part.defects,
+        )
+        for part in message.walk()
+    ]
+
+
+def same_tree(raw: bytes, policy: Policy[Any], piece: int) -> None:
+    whole = BytesParser(policy=policy).parsebytes(raw)
+    pieces = parse_in_pieces(raw, policy, piece)
+    assert type(pieces) is type(whole)
+    assert repr(shape(pieces)) == repr(shape(whole))
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=["default", "compat32"])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=mutated(SEEDS), piece=st.integers(min_value=1, max_value=64))
+def test_pieces_of_any_size_give_the_same_tree(raw: bytes, piece: int, policy: Policy[Any]) -> None:
+    same_tree(raw, policy, piece)
+
+
+def large_message() -> bytes:
+    message = EmailMessage()
+    message["From"] = "customer@example.org"
+    message["Subject"] = "The log file"
+    message.set_content("Attached, as asked.\n")
+    message.add_attachment(
+        bytes(range(256)) * 4096, maintype="application", subtype="octet-stream", filename="a.log"
+    )
+    return message.as_bytes(policy=email.policy.SMTP)
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=["default", "compat32"])
+def test_a_message_of_many_pieces_gives_the_same_tree(policy: Policy[Any]) -> None:
+    raw = large_message()
+    assert len(raw) > 10 * feed.PIECE_BYTES
+    same_tree(raw, policy, feed.PIECE_BYTES)
