@@ -20,6 +20,9 @@ def dot_unstuff(body: bytes) -> bytes:
     """Undo RFC 1939 byte-stuffing: a leading "." on any line is removed."""
     if body.startswith(b"."):
         body = body[1:]
+    if b"\r\n." not in body:
+        # Most bodies (base64 attachments above all) have nothing stuffed: no copy.
+        return body
     return body.replace(b"\r\n.", b"\r\n")
 
 
@@ -90,6 +93,10 @@ class ResponseReader:
             # The terminator may straddle two chunks: rescan the last few bytes next time.
             scanned = max(0, len(self._buffer) - len(_TERMINATOR) + 1)
             self._fill()
-        body = bytes(self._buffer[: end + 2])
-        del self._buffer[: end + len(_TERMINATOR)]
+        # Through a view: slicing the bytearray itself would copy the body twice.
+        with memoryview(self._buffer) as view:
+            body = bytes(view[: end + 2])
+        # What follows the terminator is less than one read: keep a copy of it and let the
+        # buffer, grown to the size of the body, go.
+        self._buffer = self._buffer[end + len(_TERMINATOR) :]
         return dot_unstuff(body)
