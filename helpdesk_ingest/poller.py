@@ -299,6 +299,8 @@ class _InFlight:
     raws: tuple[bytes, ...]
     preparation: Preparation
     started: float
+    # The group's size as LIST reported it.
+    listed_bytes: int
 
 
 def plan_groups(
@@ -344,7 +346,8 @@ def _download(
     raws = pop.retr_many(numbers)
     counts.fetched += len(raws)
     counts.bytes += sum(len(raw) for raw in raws)
-    return _InFlight(numbers, raws, preparer.submit(raws), started)
+    listed_bytes = sum(size for _, size in group)
+    return _InFlight(numbers, raws, preparer.submit(raws), started, listed_bytes)
 
 
 def _store_then_delete(
@@ -418,25 +421,32 @@ def _drain_one_session(
 ) -> tuple[int, int]:
     """Handle up to ``budget`` messages; returns (messages listed, messages handled).
 
-    Two groups are in flight: while the workers prepare one, this thread stores the one before
-    it. On a stop request the group being stored is finished; one only downloaded is left on the
-    server, untouched.
+    Up to two groups are in flight: while the workers prepare one, this thread stores the one
+    before it; unless both together would exceed twice ``group_bytes`` (big messages), then the
+    waiting group is stored first. On a stop request the group being stored is finished; one only
+    downloaded is left on the server, untouched.
     """
     listing = pop.list()
     handled = 0
     waiting: deque[_InFlight] = deque()
+
+    def store_oldest() -> None:
+        nonlocal handled
+        flight = waiting.popleft()
+        _store_then_delete(pop, flight, sessions, mailbox, options, counts)
+        handled += len(flight.numbers)
+
     for group in plan_groups(listing[:budget], options):
+        group_bytes = sum(size for _, size in group)
+        if waiting and waiting[0].listed_bytes + group_bytes > 2 * options.group_bytes:
+            store_oldest()
         if stop.is_set():
             break
         waiting.append(_download(pop, group, preparer, options, counts))
         if len(waiting) > 1:
-            flight = waiting.popleft()
-            _store_then_delete(pop, flight, sessions, mailbox, options, counts)
-            handled += len(flight.numbers)
+            store_oldest()
     if waiting and not stop.is_set():
-        flight = waiting.popleft()
-        _store_then_delete(pop, flight, sessions, mailbox, options, counts)
-        handled += len(flight.numbers)
+        store_oldest()
     return len(listing), handled
 
 

@@ -210,6 +210,27 @@ def test_a_group_is_committed_once_then_exactly_its_messages_deleted(
     assert count(sessions, Article) == 5
 
 
+def test_big_groups_are_not_downloaded_while_another_waits(
+    sessions: sessionmaker[Session], journal: list[str]
+) -> None:
+    box = FakeMailbox([mail(1), mail(2)], journal)
+    # Each message is larger than the group bound, so two of them are more than two groups may
+    # hold: the first is stored before the second is downloaded.
+    assert len(mail(1)) > 150
+    result = poll_mailbox("support", box.open, sessions, options(group_bytes=150))
+    assert result.outcome == "ok"
+    assert message_steps(journal) == [
+        "CONNECT",
+        "RETR 1",
+        "COMMIT",
+        "DELE 1",
+        "RETR 2",
+        "COMMIT",
+        "DELE 2",
+        "QUIT",
+    ]
+
+
 def test_groups_are_bounded_by_the_bytes_listed() -> None:
     listing = [(1, 10), (2, 10), (3, 100), (4, 5), (5, 5)]
     groups = poller.plan_groups(listing, options(group_size=10, group_bytes=25))
