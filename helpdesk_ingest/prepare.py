@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from helpdesk_ingest.hygiene import Classification, HygieneSettings, classify
 from helpdesk_ingest.message import ParsedMessage, ParseFailure
 from helpdesk_ingest.parsing import ParseLimits, parse_message
+from helpdesk_ingest.parsing.oversize import header_section
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,10 @@ def prepare(raw: bytes, settings: PrepareSettings) -> PreparedMessage:
     parsed = parse_message(raw, settings.limits)
     if isinstance(parsed, ParseFailure):
         return PreparedMessage(sha256, parsed, None)
+    if len(raw) > settings.limits.max_message_bytes:
+        # The parser read only the headers; so does the classifier: a DSN or report too large
+        # to parse is judged by its headers.
+        raw = header_section(raw, settings.limits.max_header_bytes)
     try:
         classification = classify(raw, parsed, settings.hygiene)
     except Exception as exc:
