@@ -65,7 +65,7 @@ class PollOptions:
     # trip of DELEs per group instead of per message. The invariant holds per group.
     group_size: int = 32
     # A group's bytes, as LIST reports them: what one group may hold in memory.
-    group_bytes: int = 8 * 1024 * 1024
+    group_bytes: int = 4 * 1024 * 1024
 
     def prepare_settings(self) -> PrepareSettings:
         return PrepareSettings(self.parse_limits, self.policy.hygiene)
