@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk_ingest.message import ParseFailure
 from helpdesk_ingest.parsing import parse_message
-from helpdesk_ingest.poller import PollOptions, ingest_parsed
+from helpdesk_ingest.poll_options import PollOptions
 from helpdesk_ingest.store.models import QuarantinedMessage
 from helpdesk_ingest.store.quarantine_ops import (
     QuarantineEntry,
@@ -31,6 +31,7 @@ from helpdesk_ingest.store.quarantine_ops import (
     list_quarantined,
     pending_ids,
 )
+from helpdesk_ingest.storing import ingest_parsed
 
 if TYPE_CHECKING:
     from helpdesk_ingest.runtime import Runtime

@@ -14,7 +14,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from helpdesk_ingest import poller
+from helpdesk_ingest import poller, storing
 from helpdesk_ingest.parsing import ParseLimits
 from helpdesk_ingest.poller import PollOptions, poll_mailbox
 from helpdesk_ingest.pop3 import Pop3ConnectionError, Pop3ServerError
@@ -241,14 +241,14 @@ def test_groups_are_bounded_by_the_bytes_listed() -> None:
 def test_one_bad_message_in_a_group_costs_only_itself(
     sessions: sessionmaker[Session], journal: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_ingest = poller.ingest_message
+    real_ingest = storing.ingest_message
 
     def ingest_refusing_message_2(*args: Any, **kwargs: Any) -> Any:
         if kwargs["parsed"].message_id == "<m2@example.org>":
             raise ValueError("unexpected value")
         return real_ingest(*args, **kwargs)
 
-    monkeypatch.setattr(poller, "ingest_message", ingest_refusing_message_2)
+    monkeypatch.setattr(storing, "ingest_message", ingest_refusing_message_2)
     box = FakeMailbox([mail(1), mail(2), mail(3)], journal)
     result = poll_mailbox("support", box.open, sessions, options(group_size=3))
     assert result.outcome == "ok"
@@ -317,7 +317,7 @@ def test_outage_detected_from_a_real_operational_error(
     def broken_ingest(*args: Any, **kwargs: Any) -> Any:
         raise OperationalError("INSERT", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(poller, "ingest_message", broken_ingest)
+    monkeypatch.setattr(storing, "ingest_message", broken_ingest)
     box = FakeMailbox([mail(1)], journal)
     result = poll_mailbox("support", box.open, sessions, options())
     assert result.outcome == "failed"
@@ -331,7 +331,7 @@ def test_store_bug_quarantines_instead_of_blocking(
     def buggy_ingest(*args: Any, **kwargs: Any) -> Any:
         raise ValueError("unexpected value")
 
-    monkeypatch.setattr(poller, "ingest_message", buggy_ingest)
+    monkeypatch.setattr(storing, "ingest_message", buggy_ingest)
     box = FakeMailbox([mail(1), mail(2)], journal)
     result = poll_mailbox("support", box.open, sessions, options(store_attempts=1))
     assert result.outcome == "ok"

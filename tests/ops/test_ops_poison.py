@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from helpdesk_ingest import poller
+from helpdesk_ingest import storing
 from helpdesk_ingest.poller import poll_mailbox
 from helpdesk_ingest.store.database import make_engine, make_sessionmaker
 from helpdesk_ingest.store.migrations import upgrade_to_head
@@ -31,7 +31,7 @@ def fake_sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
 @pytest.fixture
 def poison_ingest(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     """The store raises for message 2 only, as a bug triggered by its contents would."""
-    real_ingest = poller.ingest_message
+    real_ingest = storing.ingest_message
     failed: list[bytes] = []
 
     def ingest(session: Session, **kwargs: Any) -> Any:
@@ -40,7 +40,7 @@ def poison_ingest(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
             raise ValueError("a bug this message triggers")
         return real_ingest(session, **kwargs)
 
-    monkeypatch.setattr(poller, "ingest_message", ingest)
+    monkeypatch.setattr(storing, "ingest_message", ingest)
     return failed
 
 

@@ -1,0 +1,212 @@
+"""Messages into the database in committed transactions: a whole group, or one by one.
+
+The callers send DELE only for messages whose transaction returned here: an exception means
+nothing of that group (or message) may be deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from helpdesk_ingest.hygiene import Classification, classify
+from helpdesk_ingest.message import ParsedMessage, ParseFailure
+from helpdesk_ingest.poll_options import PollOptions
+from helpdesk_ingest.prepare import PreparedMessage
+from helpdesk_ingest.routing import route
+from helpdesk_ingest.store.attempts import record_failed_attempt
+from helpdesk_ingest.store.ingest import IngestOutcome, ingest_message, quarantine_message
+from helpdesk_ingest.store.lookups import GroupLookups, GroupMessage, look_up_group
+
+log = structlog.get_logger("helpdesk_ingest.storing")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not take a message; it stays on the server for the next pass."""
+
+
+class MessageDeferred(Exception):
+    """The ingest transaction failed for this message; it stays on the server for a later pass."""
+
+    def __init__(self, attempts: int) -> None:
+        super().__init__(f"ingest failed {attempts} time(s)")
+        self.attempts = attempts
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """True when the error says the database is unreachable, not that this message is bad."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def ingest_parsed(
+    session: Session,
+    mailbox: str,
+    raw: bytes,
+    sha256: str,
+    parsed: ParsedMessage,
+    options: PollOptions,
+    classification: Classification | None = None,
+    lookups: GroupLookups | None = None,
+) -> IngestOutcome:
+    """Classify (unless done already), route and store one message in the caller's transaction.
+
+    With ``lookups`` (a group's), the message is stored at the group's ``now``.
+    """
+    return ingest_message(
+        session,
+        mailbox=mailbox,
+        raw=raw,
+        sha256=sha256,
+        parsed=parsed,
+        queue=options.queue,
+        ticket_tag_pattern=options.ticket_tag_pattern,
+        now=lookups.now if lookups else utc_now(),
+        classification=classification or classify(raw, parsed, options.policy.hygiene),
+        decision=route(options.routing_rules, mailbox, parsed),
+        policy=options.policy,
+        lookups=lookups,
+    )
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    """One message of the open session, downloaded and prepared, not yet stored."""
+
+    number: int
+    raw: bytes
+    prepared: PreparedMessage
+
+
+def _store_in(
+    session: Session,
+    mailbox: str,
+    message: Downloaded,
+    options: PollOptions,
+    lookups: GroupLookups | None = None,
+) -> IngestOutcome:
+    prepared = message.prepared
+    if isinstance(prepared.parsed, ParseFailure):
+        return quarantine_message(
+            session,
+            mailbox=mailbox,
+            raw=message.raw,
+            sha256=prepared.sha256,
+            reason=prepared.parsed.reason,
+            detail=prepared.parsed.detail,
+            now=lookups.now if lookups else utc_now(),
+            lookups=lookups,
+        )
+    return ingest_parsed(
+        session,
+        mailbox,
+        message.raw,
+        prepared.sha256,
+        prepared.parsed,
+        options,
+        prepared.classification,
+        lookups,
+    )
+
+
+def _store_all_in(
+    session: Session, mailbox: str, group: Sequence[Downloaded], options: PollOptions
+) -> list[IngestOutcome | MessageDeferred]:
+    described = [
+        GroupMessage(
+            message.prepared.sha256,
+            None if isinstance(message.prepared.parsed, ParseFailure) else message.prepared.parsed,
+        )
+        for message in group
+    ]
+    limits = options.policy.hygiene.rate_limits
+    lookups = look_up_group(session, mailbox, described, limits, utc_now())
+    return [_store_in(session, mailbox, message, options, lookups) for message in group]
+
+
+def store_group(
+    sessions: sessionmaker[Session],
+    mailbox: str,
+    group: Sequence[Downloaded],
+    options: PollOptions,
+) -> list[IngestOutcome | MessageDeferred]:
+    """Store a group of messages in one committed transaction; one outcome per message.
+
+    Raises DatabaseUnavailable when nothing could be committed; then the caller must not DELE.
+    When the group's transaction fails for any other reason, each message is stored by itself,
+    so one bad message costs only itself: it is deferred or, after repeated failures,
+    quarantined, and the others go through.
+    """
+    if len(group) > 1:
+        try:
+            with sessions.begin() as session:
+                return _store_all_in(session, mailbox, group, options)
+        except Exception as exc:
+            if is_database_outage(exc):
+                raise DatabaseUnavailable(exc.__class__.__name__) from exc
+            log.warning("group_store_failed", messages=len(group), error=type(exc).__name__)
+    outcomes: list[IngestOutcome | MessageDeferred] = []
+    for message in group:
+        try:
+            outcomes.append(store_one(sessions, mailbox, message, options))
+        except MessageDeferred as deferred:
+            outcomes.append(deferred)
+    return outcomes
+
+
+def store_one(
+    sessions: sessionmaker[Session],
+    mailbox: str,
+    message: Downloaded,
+    options: PollOptions,
+) -> IngestOutcome:
+    """Store one message in one committed transaction; quarantine what cannot be stored.
+
+    Raises DatabaseUnavailable when nothing could be committed; then the caller must not DELE.
+    Raises MessageDeferred when the transaction failed and the message should be tried again.
+    """
+    raw, sha256 = message.raw, message.prepared.sha256
+    try:
+        with sessions.begin() as session:
+            return _store_in(session, mailbox, message, options)
+    except Exception as exc:
+        if is_database_outage(exc):
+            raise DatabaseUnavailable(exc.__class__.__name__) from exc
+        log.exception("message_store_failed", sha256=sha256[:12])
+        # Only the type: the text of a database error can quote the message's contents.
+        error = type(exc).__name__
+    try:
+        with sessions.begin() as session:
+            attempts = record_failed_attempt(
+                session, mailbox=mailbox, sha256=sha256, error=error, now=utc_now()
+            )
+        if attempts < options.store_attempts:
+            # Perhaps a passing fault: leave the message on the server and try it next pass.
+            raise MessageDeferred(attempts)
+        # The database is up but keeps refusing this message: keep its bytes where operators see
+        # them rather than retrying it forever in front of every message behind it.
+        with sessions.begin() as session:
+            return quarantine_message(
+                session,
+                mailbox=mailbox,
+                raw=raw,
+                sha256=sha256,
+                reason="store-error",
+                detail=(
+                    f"the ingest transaction failed {attempts} times, last with {error}; "
+                    "see the message_store_failed log events"
+                ),
+                now=utc_now(),
+            )
+    except SQLAlchemyError as exc:
+        raise DatabaseUnavailable(exc.__class__.__name__) from exc
