@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -19,6 +21,8 @@ from helpdesk_ingest.store.models import Base
 # live, never overlaps with it.
 MESSAGE_ID_LOCK_SPACE = 0x48444D49  # "HDMI": helpdesk Message-ID
 
+RowT = TypeVar("RowT", bound=Base)
+
 
 def insert_if_absent(session: Session, model: type[Base], values: dict[str, Any]) -> None:
     """Insert a row unless one with the same unique key exists.
@@ -26,13 +30,24 @@ def insert_if_absent(session: Session, model: type[Base], values: dict[str, Any]
     That includes a row a concurrent transaction has just inserted: PostgreSQL waits for it to
     commit and then skips the insert, instead of failing this transaction.
     """
+    session.execute(_insert(session, model).values(values).on_conflict_do_nothing())
+
+
+def _insert(session: Session, model: type[Base]) -> PgInsert | SqliteInsert:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        session.execute(pg_insert(model).values(values).on_conflict_do_nothing())
-    elif dialect == "sqlite":
-        session.execute(sqlite_insert(model).values(values).on_conflict_do_nothing())
-    else:
-        raise NotImplementedError(f"database {dialect} is not supported")
+        return pg_insert(model)
+    if dialect == "sqlite":
+        return sqlite_insert(model)
+    raise NotImplementedError(f"database {dialect} is not supported")
+
+
+def insert_returning_if_absent(
+    session: Session, model: type[RowT], values: dict[str, Any]
+) -> RowT | None:
+    """``insert_if_absent``, returning the new row as an ORM object, or None if one existed."""
+    statement = _insert(session, model).values(values).on_conflict_do_nothing().returning(model)
+    return session.scalars(statement).first()
 
 
 def lock_message_id(session: Session, message_id: str) -> None:

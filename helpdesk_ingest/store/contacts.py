@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk_ingest.message import Address
-from helpdesk_ingest.store.concurrency import insert_if_absent
+from helpdesk_ingest.store.concurrency import insert_returning_if_absent
 from helpdesk_ingest.store.models import EMAIL_LENGTH, NAME_LENGTH, Contact
 from helpdesk_ingest.store.values import db_text
 
@@ -41,8 +41,10 @@ def upsert_contact(
     contact = known.get(email) if known is not None else session.scalars(query).first()
     if contact is None:
         values = {"email": email, "display_name": name, "created_at": now, "updated_at": now}
-        insert_if_absent(session, Contact, values)
-        contact = session.scalars(query).one()
+        # None: a concurrent transaction made this contact first; it is read back below.
+        contact = (
+            insert_returning_if_absent(session, Contact, values) or session.scalars(query).one()
+        )
         if known is not None:
             known[email] = contact
         return contact
