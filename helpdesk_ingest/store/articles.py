@@ -21,7 +21,7 @@ from helpdesk_ingest.store.models import (
     Ticket,
 )
 from helpdesk_ingest.store.models import Attachment as AttachmentRow
-from helpdesk_ingest.store.values import db_text
+from helpdesk_ingest.store.values import db_text, stored_message_id
 
 
 def _addresses(addresses: tuple[Address, ...]) -> list[dict[str, str]]:
@@ -62,7 +62,7 @@ def add_inbound_article(
         direction="inbound",
         raw_message_id=raw_row.id,
         contact_id=contact.id if contact else None,
-        message_id=db_text(parsed.message_id, MESSAGE_ID_LENGTH),
+        message_id=stored_message_id(parsed.message_id),
         in_reply_to=db_text(" ".join(parsed.in_reply_to)) or None,
         references=db_text(" ".join(parsed.references)) or None,
         from_address=db_text(sender.email, EMAIL_LENGTH) if sender else None,

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from helpdesk_ingest.store.contacts import normalise_email
-from helpdesk_ingest.store.models import EMAIL_LENGTH, Contact
+from helpdesk_ingest.store.contacts import stored_email
+from helpdesk_ingest.store.models import Contact
 from helpdesk_ingest.store.values import db_text
 
 
@@ -26,7 +26,7 @@ def mark_undeliverable(
     """Flag the known contacts among ``recipients``; returns how many were flagged."""
     if not recipients or not is_permanent(status):
         return 0
-    emails = {db_text(normalise_email(address), EMAIL_LENGTH) for address in recipients}
+    emails = {stored_email(address) for address in recipients}
     result = session.execute(
         update(Contact)
         .where(Contact.email.in_(emails))

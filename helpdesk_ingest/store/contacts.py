@@ -27,6 +27,11 @@ def normalise_email(email: str) -> str:
     return f"{local.lower()}@{domain.lower()}"
 
 
+def stored_email(email: str) -> str:
+    """An address as the contacts table holds it, and as lookups must ask for it."""
+    return db_text(normalise_email(email), EMAIL_LENGTH)
+
+
 def upsert_contact(
     session: Session, address: Address, now: datetime, known: dict[str, Contact] | None = None
 ) -> Contact:
@@ -35,7 +40,7 @@ def upsert_contact(
     ``known`` holds the contacts of this transaction already looked up, by stored address: an
     address in it is not asked for again, and one made here is added to it.
     """
-    email = db_text(normalise_email(address.email), EMAIL_LENGTH)
+    email = stored_email(address.email)
     name = db_text(address.name, NAME_LENGTH)
     query = select(Contact).where(Contact.email == email)
     contact = known.get(email) if known is not None else session.scalars(query).first()

@@ -23,7 +23,6 @@ from helpdesk_ingest.store.concurrency import lock_message_id
 from helpdesk_ingest.store.contacts import upsert_contact
 from helpdesk_ingest.store.lookups import GroupLookups
 from helpdesk_ingest.store.models import (
-    MESSAGE_ID_LENGTH,
     Article,
     Contact,
     QuarantinedMessage,
@@ -36,7 +35,7 @@ from helpdesk_ingest.store.ratelimit import (
     sender_over_limit,
 )
 from helpdesk_ingest.store.threading import FollowUpSettings, ThreadMatch, find_thread
-from helpdesk_ingest.store.values import db_text
+from helpdesk_ingest.store.values import db_text, stored_message_id
 
 # Ticket numbers are the row id plus this offset: unique under concurrent writers without a
 # sequence (SQLite has none) and far enough from 1 not to look like a list position.
@@ -168,7 +167,7 @@ def ingest_message(
     stored = _stored_before(session, mailbox, sha256, lookups)
     if stored is not None:
         return stored
-    message_id = db_text(parsed.message_id, MESSAGE_ID_LENGTH)
+    message_id = stored_message_id(parsed.message_id)
     duplicate = _same_message_elsewhere(session, mailbox, raw, sha256, now, message_id, lookups)
     if duplicate is not None:
         return duplicate

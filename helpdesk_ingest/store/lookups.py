@@ -21,17 +21,15 @@ from sqlalchemy.orm import Session
 from helpdesk_ingest.hygiene.settings import RateLimits
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.store.concurrency import lock_message_ids
-from helpdesk_ingest.store.contacts import normalise_email
+from helpdesk_ingest.store.contacts import stored_email
 from helpdesk_ingest.store.models import (
-    EMAIL_LENGTH,
-    MESSAGE_ID_LENGTH,
     Article,
     Contact,
     QuarantinedMessage,
     RawMessage,
     Ticket,
 )
-from helpdesk_ingest.store.values import db_text
+from helpdesk_ingest.store.values import stored_message_id
 
 
 @dataclass(frozen=True)
@@ -91,14 +89,14 @@ def look_up_group(
 ) -> GroupLookups:
     """Take the group's Message-ID locks, then ask the database about all its messages at once."""
     parsed = [message.parsed for message in messages if message.parsed is not None]
-    message_ids = sorted({db_text(p.message_id, MESSAGE_ID_LENGTH) for p in parsed})
+    message_ids = sorted({stored_message_id(p.message_id) for p in parsed})
     lock_message_ids(session, message_ids)
     lookups = GroupLookups(now)
     _find_stored(session, lookups, mailbox, [message.sha256 for message in messages])
     _find_inbound(session, lookups, message_ids)
     emails = sorted(
         {
-            db_text(normalise_email(p.from_address.email), EMAIL_LENGTH)
+            stored_email(p.from_address.email)
             for p in parsed
             if p.from_address and p.from_address.email
         }

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk_ingest.message import ParsedMessage
-from helpdesk_ingest.store.models import MESSAGE_ID_LENGTH, Article, Contact, Ticket
-from helpdesk_ingest.store.values import db_text
+from helpdesk_ingest.store.models import Article, Contact, Ticket
+from helpdesk_ingest.store.values import stored_message_id
 
 DEFAULT_TICKET_TAG = r"\[#(?P<number>\d+)\]"
 # Reply and forward prefixes in the languages support mail most often arrives in.
@@ -147,7 +147,7 @@ def find_thread(
 ) -> ThreadMatch:
     """Apply the follow-up rules in order; ``extra_message_ids`` (a bounce's original) go last."""
     candidates = [
-        db_text(message_id, MESSAGE_ID_LENGTH)
+        stored_message_id(message_id)
         for message_id in (*parsed.in_reply_to, *reversed(parsed.references), *extra_message_ids)
     ]
     ticket = ticket_by_message_ids(session, candidates)

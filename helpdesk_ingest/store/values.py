@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import overload
 
+from helpdesk_ingest.store.models import MESSAGE_ID_LENGTH
+
 
 @overload
 def db_text(value: str, length: int | None = None) -> str: ...
@@ -19,3 +21,8 @@ def db_text(value: str | None, length: int | None = None) -> str | None:
         return None
     cleaned = value.replace("\x00", "")
     return cleaned if length is None else cleaned[:length]
+
+
+def stored_message_id(message_id: str) -> str:
+    """A Message-ID as the articles table holds it, and as lookups must ask for it."""
+    return db_text(message_id, MESSAGE_ID_LENGTH)
