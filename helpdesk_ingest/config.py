@@ -30,6 +30,7 @@ from helpdesk_ingest.oauth.settings import OAuthSettings
 from helpdesk_ingest.parsing.limits import ParseLimits
 from helpdesk_ingest.pop3.tls import parse_pin
 from helpdesk_ingest.routing.rules import RoutingRule
+from helpdesk_ingest.secret_files import read_secret_file
 from helpdesk_ingest.store.threading import FollowUpSettings
 
 ENV_PREFIX = "HELPDESK_INGEST_"
@@ -44,13 +45,6 @@ _MAILBOX_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message names the setting and the problem."""
-
-
-def _read_secret_file(path: Path, setting: str) -> SecretStr:
-    try:
-        return SecretStr(path.read_text(encoding="utf-8").strip())
-    except OSError as exc:
-        raise ValueError(f"cannot read {setting} {path}: {exc.strerror}") from None
 
 
 class MailboxSettings(BaseModel):
@@ -129,7 +123,7 @@ class MailboxSettings(BaseModel):
         if self.password_file is not None:
             # Read now so a missing secret stops start-up instead of the first poll.
             object.__setattr__(
-                self, "password", _read_secret_file(self.password_file, "password_file")
+                self, "password", read_secret_file(self.password_file, "password_file")
             )
         return self
 
@@ -258,7 +252,7 @@ class Settings(BaseSettings):
     def _check(self) -> Self:
         if self.database_url_file is not None:
             object.__setattr__(
-                self, "database_url", _read_secret_file(self.database_url_file, "database_url_file")
+                self, "database_url", read_secret_file(self.database_url_file, "database_url_file")
             )
         try:
             backend = make_url(self.database_url.get_secret_value()).get_backend_name()

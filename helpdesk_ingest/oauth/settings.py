@@ -8,12 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-
-def _read_secret(path: Path, setting: str) -> SecretStr:
-    try:
-        return SecretStr(path.read_text(encoding="utf-8").strip())
-    except OSError as exc:
-        raise ValueError(f"cannot read {setting} {path}: {exc.strerror}") from None
+from helpdesk_ingest.secret_files import read_secret_file
 
 
 class OAuthSettings(BaseModel):
@@ -73,7 +68,7 @@ class OAuthSettings(BaseModel):
             if path is not None:
                 if getattr(self, secret) is not None:
                     raise ValueError(f"set only one of {secret} and {source}")
-                object.__setattr__(self, secret, _read_secret(path, source))
+                object.__setattr__(self, secret, read_secret_file(path, source))
         if self.token_url is not None:
             self._check_endpoint(self.token_url)
         return self
