@@ -89,6 +89,11 @@ class _InFlight:
     listed_bytes: int
 
 
+def _listed_size(group: Sequence[tuple[int, int]]) -> int:
+    """The size of a group of (number, size) pairs, as LIST reported it."""
+    return sum(size for _, size in group)
+
+
 def plan_groups(
     listing: Sequence[tuple[int, int]], options: PollOptions
 ) -> list[list[tuple[int, int]]]:
@@ -132,8 +137,7 @@ def _download(
     raws = pop.retr_many(numbers)
     counts.fetched += len(raws)
     counts.bytes += sum(len(raw) for raw in raws)
-    listed_bytes = sum(size for _, size in group)
-    return _InFlight(numbers, raws, preparer.submit(raws), started, listed_bytes)
+    return _InFlight(numbers, raws, preparer.submit(raws), started, _listed_size(group))
 
 
 def _store_then_delete(
@@ -223,8 +227,7 @@ def _drain_one_session(
         handled += len(flight.numbers)
 
     for group in plan_groups(listing[:budget], options):
-        group_bytes = sum(size for _, size in group)
-        if waiting and waiting[0].listed_bytes + group_bytes > 2 * options.group_bytes:
+        if waiting and waiting[0].listed_bytes + _listed_size(group) > 2 * options.group_bytes:
             store_oldest()
         if stop.is_set():
             break

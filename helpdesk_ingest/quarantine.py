@@ -8,7 +8,6 @@ when its message became a ticket or article. A retry that fails changes nothing.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from helpdesk_ingest.message import ParseFailure
 from helpdesk_ingest.parsing import parse_message
 from helpdesk_ingest.poll_options import PollOptions
+from helpdesk_ingest.prepare import sha256_hex
 from helpdesk_ingest.store.models import QuarantinedMessage
 from helpdesk_ingest.store.quarantine_ops import (
     QuarantineEntry,
@@ -86,7 +86,7 @@ def retry_one(
     parsed = parse_message(raw)
     if isinstance(parsed, ParseFailure):
         return RetryResult(quarantine_id, "unparseable", f"{parsed.reason}: {parsed.detail}")
-    sha256 = hashlib.sha256(raw).hexdigest()
+    sha256 = sha256_hex(raw)
     options = options_for.get(mailbox)
     if options is None:
         # Queue, routing and hygiene come from the mailbox's settings.
