@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.bench.peak import PEAK_FILE_VARIABLE
+from tests.bench.peak import PEAK_FILE_VARIABLE, peak_kib
 
 # How often the children's VmHWM is read (a child's peak in its last moments may be missed), and
 # every how many reads /proc is scanned for new children (a scan costs far more than a read).
@@ -52,16 +52,6 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _peak_kib(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 class ChildPeaks:
     """Reads the VmHWM of every child of ``pid`` until stopped; keeps the largest."""
 
@@ -80,7 +70,7 @@ class ChildPeaks:
                 known.update(_children(self._pid))
             ticks += 1
             for child in known:
-                self.largest_kib = max(self.largest_kib, _peak_kib(child))
+                self.largest_kib = max(self.largest_kib, peak_kib(child) or 0)
 
     def stop(self) -> float:
         self._stop.set()

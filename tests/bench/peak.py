@@ -20,11 +20,23 @@ from pathlib import Path
 PEAK_FILE_VARIABLE = "BENCH_PEAK_FILE"
 
 
-def own_peak_kib() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def peak_kib(process: int | str = "self") -> int | None:
+    """A process's VmHWM in KiB; None once the process is gone."""
+    try:
+        status = Path(f"/proc/{process}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
-    raise RuntimeError("no VmHWM in /proc/self/status")
+    return None
+
+
+def own_peak_kib() -> int:
+    peak = peak_kib()
+    if peak is None:
+        raise RuntimeError("no VmHWM in /proc/self/status")
+    return peak
 
 
 def main() -> None:
