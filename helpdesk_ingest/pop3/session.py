@@ -205,11 +205,7 @@ class Pop3Session:
             ) from exc
 
     def _status(self, verb: str) -> str:
-        try:
-            line = self._reader.read_line()
-        except Pop3Error:
-            self._broken = True
-            raise
+        line = self._line()
         if line.startswith("+OK"):
             return line[3:].strip()
         if line.startswith("-ERR"):
@@ -234,11 +230,7 @@ class Pop3Session:
         the line nor the challenge ever appears in an exception.
         """
         self._send(line, secret=True, verb="AUTH")
-        try:
-            reply = self._reader.read_line()
-        except Pop3Error:
-            self._broken = True
-            raise
+        reply = self._line()
         if reply.startswith("+OK"):
             return None
         if reply == "+" or reply.startswith("+ "):
@@ -252,6 +244,14 @@ class Pop3Session:
     def _multiline(self, line: str) -> bytes:
         self.command(line)
         return self._body()
+
+    def _line(self) -> str:
+        try:
+            return self._reader.read_line()
+        except Pop3Error:
+            # Half a reply was read, or none: the stream is out of step for good.
+            self._broken = True
+            raise
 
     def _body(self) -> bytes:
         try:
