@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk_ingest.poller import PollResult, poll_mailbox
 from helpdesk_ingest.store.concurrency import MESSAGE_ID_LOCK_SPACE, lock_message_ids
-from helpdesk_ingest.store.database import make_engine, make_sessionmaker
-from helpdesk_ingest.store.migrations import upgrade_to_head
+from helpdesk_ingest.store.database import make_engine
 from helpdesk_ingest.store.models import Article, Contact, QuarantinedMessage, Ticket
 from tests.test_poller import FakeMailbox, options
 
@@ -56,14 +53,6 @@ def mixed_backlog() -> list[bytes]:
         # One sender over the per-sender limit (10 a minute): the eleventh on is held.
         *(mail(100 + n, "storm@example.org") for n in range(13)),
     ]
-
-
-@pytest.fixture
-def make_sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
-    upgrade_to_head(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def outcomes(result: PollResult) -> tuple[int, int, int]:
@@ -123,16 +112,16 @@ EXPECTED_STATE = {
 
 @pytest.mark.parametrize("group_size", [64, 1], ids=["one group", "one by one"])
 def test_a_group_stores_what_one_transaction_per_message_stores(
-    make_sessions: sessionmaker[Session], group_size: int
+    sessions: sessionmaker[Session], group_size: int
 ) -> None:
-    result = drain(make_sessions, group_size)
+    result = drain(sessions, group_size)
     assert outcomes(result) == EXPECTED_COUNTS
-    assert database_state(make_sessions) == EXPECTED_STATE
+    assert database_state(sessions) == EXPECTED_STATE
 
 
 @pytest.mark.postgres
-def test_a_groups_message_id_locks_are_held_until_commit(postgres_url: str) -> None:
-    engine = make_engine(postgres_url)
+def test_a_groups_message_id_locks_are_held_until_commit(store_postgres_url: str) -> None:
+    engine = make_engine(store_postgres_url)
     try:
         with Session(engine) as holder, Session(engine) as other:
             lock_message_ids(holder, ["<a@example.org>", "<b@example.org>", "<a@example.org>"])
@@ -164,11 +153,11 @@ def test_a_groups_message_id_locks_are_held_until_commit(postgres_url: str) -> N
 
 
 def test_a_group_downloaded_again_after_a_crash_stores_nothing_new(
-    make_sessions: sessionmaker[Session],
+    sessions: sessionmaker[Session],
 ) -> None:
-    drain(make_sessions, group_size=64)
+    drain(sessions, group_size=64)
     # The session died before QUIT: the server still has every message.
-    again = drain(make_sessions, group_size=64)
+    again = drain(sessions, group_size=64)
     ingested, duplicates, quarantined = EXPECTED_COUNTS
     assert outcomes(again) == (0, ingested + duplicates, quarantined)
-    assert database_state(make_sessions) == EXPECTED_STATE
+    assert database_state(sessions) == EXPECTED_STATE
