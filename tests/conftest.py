@@ -12,7 +12,10 @@ from typing import NoReturn
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
+from helpdesk_ingest.store.database import make_engine, make_sessionmaker
+from helpdesk_ingest.store.migrations import upgrade_to_head
 from tests.support.databases import reachable_admin, throwaway_database
 from tests.support.dovecot import INSTALL_HINT, DovecotServer, dovecot_binary, start_dovecot
 
@@ -61,6 +64,15 @@ def dovecot() -> Iterator[DovecotServer]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'helpdesk.db'}"
+
+
+@pytest.fixture
+def sqlite_sessions(sqlite_url: str) -> Iterator[sessionmaker[Session]]:
+    """A migrated SQLite database, for the poller against a fake mailbox."""
+    engine = make_engine(sqlite_url)
+    upgrade_to_head(engine)
+    yield make_sessionmaker(engine)
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

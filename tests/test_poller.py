@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -18,8 +17,6 @@ from helpdesk_ingest import poller, storing
 from helpdesk_ingest.parsing import ParseLimits
 from helpdesk_ingest.poller import PollOptions, poll_mailbox
 from helpdesk_ingest.pop3 import Pop3ConnectionError, Pop3ServerError
-from helpdesk_ingest.store.database import make_engine, make_sessionmaker
-from helpdesk_ingest.store.migrations import upgrade_to_head
 from helpdesk_ingest.store.models import Article, QuarantinedMessage, RawMessage
 
 TAG = re.compile(r"\[#(?P<number>\d+)\]")
@@ -114,23 +111,15 @@ class FakeSession:
 
 
 @pytest.fixture
-def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'helpdesk.db'}")
-    upgrade_to_head(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def journal(sessions: sessionmaker[Session]) -> Iterator[list[str]]:
+def journal(sqlite_sessions: sessionmaker[Session]) -> Iterator[list[str]]:
     entries: list[str] = []
 
     def on_commit(session: Session) -> None:
         entries.append("COMMIT")
 
-    event.listen(sessions, "after_commit", on_commit)
+    event.listen(sqlite_sessions, "after_commit", on_commit)
     yield entries
-    event.remove(sessions, "after_commit", on_commit)
+    event.remove(sqlite_sessions, "after_commit", on_commit)
 
 
 def options(**overrides: Any) -> PollOptions:
@@ -139,8 +128,8 @@ def options(**overrides: Any) -> PollOptions:
     return PollOptions(**values)
 
 
-def count(sessions: sessionmaker[Session], model: type[Any]) -> int:
-    with sessions() as session:
+def count(sqlite_sessions: sessionmaker[Session], model: type[Any]) -> int:
+    with sqlite_sessions() as session:
         return session.scalar(select(func.count()).select_from(model)) or 0
 
 
@@ -160,10 +149,10 @@ def assert_each_delete_after_its_commit(journal: list[str]) -> None:
 
 
 def test_each_delete_follows_the_commit_of_its_message(
-    sessions: sessionmaker[Session], journal: list[str]
+    sqlite_sessions: sessionmaker[Session], journal: list[str]
 ) -> None:
     box = FakeMailbox([mail(1), mail(2)], journal)
-    result = poll_mailbox("support", box.open, sessions, options(group_size=1))
+    result = poll_mailbox("support", box.open, sqlite_sessions, options(group_size=1))
     assert result.outcome == "ok"
     # The next message is downloaded (and parsed) while the one before it is stored.
     assert message_steps(journal) == [
@@ -177,16 +166,16 @@ def test_each_delete_follows_the_commit_of_its_message(
         "QUIT",
     ]
     assert box.messages == []
-    assert count(sessions, Article) == 2
+    assert count(sqlite_sessions, Article) == 2
     assert (result.counts.fetched, result.counts.ingested, result.counts.deleted) == (2, 2, 2)
     assert result.left_on_server == 0
 
 
 def test_a_group_is_committed_once_then_exactly_its_messages_deleted(
-    sessions: sessionmaker[Session], journal: list[str]
+    sqlite_sessions: sessionmaker[Session], journal: list[str]
 ) -> None:
     box = FakeMailbox([mail(n) for n in range(1, 6)], journal)
-    result = poll_mailbox("support", box.open, sessions, options(group_size=2))
+    result = poll_mailbox("support", box.open, sqlite_sessions, options(group_size=2))
     assert result.outcome == "ok"
     assert message_steps(journal) == [
         "CONNECT",
@@ -207,17 +196,17 @@ def test_a_group_is_committed_once_then_exactly_its_messages_deleted(
     ]
     assert_each_delete_after_its_commit(journal)
     assert box.messages == []
-    assert count(sessions, Article) == 5
+    assert count(sqlite_sessions, Article) == 5
 
 
 def test_big_groups_are_not_downloaded_while_another_waits(
-    sessions: sessionmaker[Session], journal: list[str]
+    sqlite_sessions: sessionmaker[Session], journal: list[str]
 ) -> None:
     box = FakeMailbox([mail(1), mail(2)], journal)
     # Each message is larger than the group bound, so two of them are more than two groups may
     # hold: the first is stored before the second is downloaded.
     assert len(mail(1)) > 150
-    result = poll_mailbox("support", box.open, sessions, options(group_bytes=150))
+    result = poll_mailbox("support", box.open, sqlite_sessions, options(group_bytes=150))
     assert result.outcome == "ok"
     assert message_steps(journal) == [
         "CONNECT",
@@ -239,7 +228,7 @@ def test_groups_are_bounded_by_the_bytes_listed() -> None:
 
 
 def test_one_bad_message_in_a_group_costs_only_itself(
-    sessions: sessionmaker[Session], journal: list[str], monkeypatch: pytest.MonkeyPatch
+    sqlite_sessions: sessionmaker[Session], journal: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_ingest = storing.ingest_message
 
@@ -250,44 +239,44 @@ def test_one_bad_message_in_a_group_costs_only_itself(
 
     monkeypatch.setattr(storing, "ingest_message", ingest_refusing_message_2)
     box = FakeMailbox([mail(1), mail(2), mail(3)], journal)
-    result = poll_mailbox("support", box.open, sessions, options(group_size=3))
+    result = poll_mailbox("support", box.open, sqlite_sessions, options(group_size=3))
     assert result.outcome == "ok"
     assert (result.counts.ingested, result.counts.deferred) == (2, 1)
     # The group's transaction rolled back; each message was then stored by itself.
     assert box.messages == [mail(2)]
-    assert count(sessions, Article) == 2
+    assert count(sqlite_sessions, Article) == 2
     assert_each_delete_after_its_commit(journal)
 
 
 def test_redownload_after_crash_is_a_duplicate_and_is_deleted(
-    sessions: sessionmaker[Session], journal: list[str]
+    sqlite_sessions: sessionmaker[Session], journal: list[str]
 ) -> None:
     # The first pass "crashed" after COMMIT and before QUIT: the message is stored and still there.
-    poll_mailbox("support", FakeMailbox([mail(1)], journal).open, sessions, options())
+    poll_mailbox("support", FakeMailbox([mail(1)], journal).open, sqlite_sessions, options())
     box = FakeMailbox([mail(1), mail(2)], journal)
-    result = poll_mailbox("support", box.open, sessions, options())
+    result = poll_mailbox("support", box.open, sqlite_sessions, options())
     assert (result.counts.duplicates, result.counts.ingested) == (1, 1)
     assert box.messages == []
-    assert count(sessions, Article) == 2
-    assert count(sessions, RawMessage) == 2
+    assert count(sqlite_sessions, Article) == 2
+    assert count(sqlite_sessions, RawMessage) == 2
 
 
 def test_unparseable_message_is_quarantined_and_does_not_block(
-    sessions: sessionmaker[Session], journal: list[str]
+    sqlite_sessions: sessionmaker[Session], journal: list[str]
 ) -> None:
     box = FakeMailbox([b"", mail(2)], journal)
-    result = poll_mailbox("support", box.open, sessions, options())
+    result = poll_mailbox("support", box.open, sqlite_sessions, options())
     assert result.outcome == "ok"
     assert (result.counts.quarantined, result.counts.ingested) == (1, 1)
     assert box.messages == []
-    with sessions() as session:
+    with sqlite_sessions() as session:
         quarantined = session.scalars(select(QuarantinedMessage)).one()
         assert quarantined.content == b""
         assert quarantined.reason
 
 
 def test_database_outage_deletes_nothing_uncommitted(
-    sessions: sessionmaker[Session], journal: list[str], monkeypatch: pytest.MonkeyPatch
+    sqlite_sessions: sessionmaker[Session], journal: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_store = poller.store_group
     calls = 0
@@ -301,7 +290,7 @@ def test_database_outage_deletes_nothing_uncommitted(
 
     monkeypatch.setattr(poller, "store_group", failing_store)
     box = FakeMailbox([mail(n) for n in range(1, 5)], journal)
-    result = poll_mailbox("support", box.open, sessions, options(group_size=1))
+    result = poll_mailbox("support", box.open, sqlite_sessions, options(group_size=1))
     assert result.outcome == "failed"
     assert result.error is not None
     assert "database unavailable" in result.error
@@ -312,41 +301,41 @@ def test_database_outage_deletes_nothing_uncommitted(
 
 
 def test_outage_detected_from_a_real_operational_error(
-    sessions: sessionmaker[Session], journal: list[str], monkeypatch: pytest.MonkeyPatch
+    sqlite_sessions: sessionmaker[Session], journal: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken_ingest(*args: Any, **kwargs: Any) -> Any:
         raise OperationalError("INSERT", {}, Exception("server closed the connection"))
 
     monkeypatch.setattr(storing, "ingest_message", broken_ingest)
     box = FakeMailbox([mail(1)], journal)
-    result = poll_mailbox("support", box.open, sessions, options())
+    result = poll_mailbox("support", box.open, sqlite_sessions, options())
     assert result.outcome == "failed"
     assert box.messages == [mail(1)]
-    assert count(sessions, QuarantinedMessage) == 0
+    assert count(sqlite_sessions, QuarantinedMessage) == 0
 
 
 def test_store_bug_quarantines_instead_of_blocking(
-    sessions: sessionmaker[Session], journal: list[str], monkeypatch: pytest.MonkeyPatch
+    sqlite_sessions: sessionmaker[Session], journal: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def buggy_ingest(*args: Any, **kwargs: Any) -> Any:
         raise ValueError("unexpected value")
 
     monkeypatch.setattr(storing, "ingest_message", buggy_ingest)
     box = FakeMailbox([mail(1), mail(2)], journal)
-    result = poll_mailbox("support", box.open, sessions, options(store_attempts=1))
+    result = poll_mailbox("support", box.open, sqlite_sessions, options(store_attempts=1))
     assert result.outcome == "ok"
     assert result.counts.quarantined == 2
     assert box.messages == []
-    with sessions() as session:
+    with sqlite_sessions() as session:
         reasons = set(session.scalars(select(QuarantinedMessage.reason)))
     assert reasons == {"store-error"}
 
 
 def test_checkpoint_quits_and_reconnects(
-    sessions: sessionmaker[Session], journal: list[str]
+    sqlite_sessions: sessionmaker[Session], journal: list[str]
 ) -> None:
     box = FakeMailbox([mail(n) for n in range(1, 6)], journal)
-    result = poll_mailbox("support", box.open, sessions, options(checkpoint_every=2))
+    result = poll_mailbox("support", box.open, sqlite_sessions, options(checkpoint_every=2))
     assert result.outcome == "ok"
     assert box.sessions_opened == 3
     assert journal.count("QUIT") == 3
@@ -355,11 +344,11 @@ def test_checkpoint_quits_and_reconnects(
 
 
 def test_max_messages_per_poll_bounds_one_pass(
-    sessions: sessionmaker[Session], journal: list[str]
+    sqlite_sessions: sessionmaker[Session], journal: list[str]
 ) -> None:
     box = FakeMailbox([mail(n) for n in range(1, 6)], journal)
     result = poll_mailbox(
-        "support", box.open, sessions, options(checkpoint_every=2, max_messages=3)
+        "support", box.open, sqlite_sessions, options(checkpoint_every=2, max_messages=3)
     )
     assert result.counts.fetched == 3
     assert len(box.messages) == 2
@@ -367,7 +356,7 @@ def test_max_messages_per_poll_bounds_one_pass(
 
 
 def test_stop_request_finishes_message_in_hand_then_quits(
-    sessions: sessionmaker[Session], journal: list[str], monkeypatch: pytest.MonkeyPatch
+    sqlite_sessions: sessionmaker[Session], journal: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stop = threading.Event()
     real_store = poller.store_group
@@ -380,57 +369,57 @@ def test_stop_request_finishes_message_in_hand_then_quits(
 
     monkeypatch.setattr(poller, "store_group", store_then_request_stop)
     box = FakeMailbox([mail(1), mail(2), mail(3)], journal)
-    result = poll_mailbox("support", box.open, sessions, options(group_size=1), stop)
+    result = poll_mailbox("support", box.open, sqlite_sessions, options(group_size=1), stop)
     assert result.outcome == "interrupted"
     assert message_steps(journal) == ["CONNECT", "RETR 1", "RETR 2", "COMMIT", "DELE 1", "QUIT"]
     assert box.messages == [mail(2), mail(3)]
-    assert count(sessions, RawMessage) == 1
+    assert count(sqlite_sessions, RawMessage) == 1
 
 
 def test_refused_delete_is_retried_next_pass(
-    sessions: sessionmaker[Session], journal: list[str]
+    sqlite_sessions: sessionmaker[Session], journal: list[str]
 ) -> None:
     box = FakeMailbox([mail(1), mail(2)], journal)
     box.refuse_dele.add(mail(1))
-    first = poll_mailbox("support", box.open, sessions, options())
+    first = poll_mailbox("support", box.open, sqlite_sessions, options())
     assert first.outcome == "ok"
     assert box.messages == [mail(1)]
     box.refuse_dele.clear()
-    second = poll_mailbox("support", box.open, sessions, options())
+    second = poll_mailbox("support", box.open, sqlite_sessions, options())
     assert second.counts.duplicates == 1
     assert box.messages == []
-    assert count(sessions, Article) == 2
+    assert count(sqlite_sessions, Article) == 2
 
 
 def test_connection_drop_keeps_undeleted_messages(
-    sessions: sessionmaker[Session], journal: list[str]
+    sqlite_sessions: sessionmaker[Session], journal: list[str]
 ) -> None:
     box = FakeMailbox([mail(1), mail(2), mail(3)], journal)
     box.drop_on_retr.add(3)
-    result = poll_mailbox("support", box.open, sessions, options(group_size=1))
+    result = poll_mailbox("support", box.open, sqlite_sessions, options(group_size=1))
     assert result.outcome == "failed"
     assert result.error is not None
     assert "Pop3ConnectionError" in result.error
     # The dropped session never reached QUIT, so the server deleted nothing. Message 1 is stored
     # and becomes a duplicate that is deleted on the next pass; 2 was downloaded, not stored.
     assert box.messages == [mail(1), mail(2), mail(3)]
-    assert count(sessions, RawMessage) == 1
+    assert count(sqlite_sessions, RawMessage) == 1
     box.drop_on_retr.clear()
-    second = poll_mailbox("support", box.open, sessions, options())
+    second = poll_mailbox("support", box.open, sqlite_sessions, options())
     assert (second.counts.duplicates, second.counts.ingested) == (1, 2)
     assert box.messages == []
 
 
 def test_message_over_size_limit_becomes_a_ticket_from_its_headers(
-    sessions: sessionmaker[Session], journal: list[str]
+    sqlite_sessions: sessionmaker[Session], journal: list[str]
 ) -> None:
     big = mail(1).replace(b"Message body number 1.", b"x" * 5000)
     box = FakeMailbox([big, mail(2)], journal)
     limits = ParseLimits(max_message_bytes=2048)
-    result = poll_mailbox("support", box.open, sessions, options(parse_limits=limits))
+    result = poll_mailbox("support", box.open, sqlite_sessions, options(parse_limits=limits))
     assert result.outcome == "ok"
     assert box.messages == []
-    with sessions() as session:
+    with sqlite_sessions() as session:
         first = session.scalars(select(Article).order_by(Article.id)).first()
         raw = session.scalars(select(RawMessage).order_by(RawMessage.id)).first()
     assert first is not None

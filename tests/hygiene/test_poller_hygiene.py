@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk_ingest.poller import PollOptions, poll_mailbox
-from helpdesk_ingest.store.database import make_engine, make_sessionmaker
-from helpdesk_ingest.store.migrations import upgrade_to_head
 from helpdesk_ingest.store.models import Article, QuarantinedMessage, Ticket
 from tests.hygiene.mails import mail, out_of_office
 from tests.test_poller import TAG, FakeMailbox
@@ -20,24 +15,16 @@ from tests.test_poller import TAG, FakeMailbox
 AGENT_REPLY = "<agent-1@helpdesk.example.com>"
 
 
-@pytest.fixture
-def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'helpdesk.db'}")
-    upgrade_to_head(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
-
-
-def deliver(sessions: sessionmaker[Session], *messages: bytes) -> None:
+def deliver(sqlite_sessions: sessionmaker[Session], *messages: bytes) -> None:
     box = FakeMailbox(list(messages), [])
-    result = poll_mailbox("support", box.open, sessions, PollOptions("support", TAG))
+    result = poll_mailbox("support", box.open, sqlite_sessions, PollOptions("support", TAG))
     assert result.outcome == "ok"
     assert box.messages == []
 
 
-def test_conversation_with_out_of_office_and_storm(sessions: sessionmaker[Session]) -> None:
-    deliver(sessions, mail(message_id="<q1@example.org>"))
-    with sessions.begin() as session:
+def test_conversation_with_out_of_office_and_storm(sqlite_sessions: sessionmaker[Session]) -> None:
+    deliver(sqlite_sessions, mail(message_id="<q1@example.org>"))
+    with sqlite_sessions.begin() as session:
         ticket = session.scalars(select(Ticket)).one()
         # The helpdesk app records the agent's reply in the same table, outbound.
         session.add(
@@ -50,18 +37,18 @@ def test_conversation_with_out_of_office_and_storm(sessions: sessionmaker[Sessio
             )
         )
     deliver(
-        sessions,
+        sqlite_sessions,
         mail(message_id="<q2@example.org>", subject="Re: Printer on fire", in_reply_to=AGENT_REPLY),
     )
-    with sessions.begin() as session:
+    with sqlite_sessions.begin() as session:
         session.scalars(select(Ticket)).one().status = "closed"
     storm = [
         out_of_office(f"<bot-{n}@bot.example>", AGENT_REPLY, sender="robot@bot.example")
         for n in range(200)
     ]
-    deliver(sessions, out_of_office("<ooo@example.org>", AGENT_REPLY), *storm)
+    deliver(sqlite_sessions, out_of_office("<ooo@example.org>", AGENT_REPLY), *storm)
 
-    with sessions() as session:
+    with sqlite_sessions() as session:
         ticket = session.scalars(select(Ticket)).one()
         articles = ticket.articles
         held = session.scalars(select(QuarantinedMessage.reason)).all()
