@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -296,6 +296,20 @@ class Pop3Session:
 
     def retr(self, number: int) -> bytes:
         return self._multiline(f"RETR {self._checked(number)}")
+
+    def retr_into(self, number: int, write: Callable[[bytes], object]) -> int:
+        """RETR handing the message to ``write`` as it arrives; the number of bytes written.
+
+        For messages too large to hold in memory. Not pipelined: one message per round trip.
+        """
+        self.command(f"RETR {self._checked(number)}")
+        try:
+            return self._reader.read_body_into(write)
+        except BaseException:
+            # Not only a failed read: when ``write`` fails, the rest of the body is still on
+            # its way and would be taken for the replies to the next commands.
+            self._broken = True
+            raise
 
     @property
     def pipelining(self) -> bool:

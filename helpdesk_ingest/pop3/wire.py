@@ -7,6 +7,7 @@ line by line, so a big message costs a handful of recv calls and one scan.
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from typing import Protocol
 
 from helpdesk_ingest.pop3.errors import Pop3ConnectionError, Pop3ProtocolError
@@ -100,3 +101,38 @@ class ResponseReader:
         # buffer, grown to the size of the body, go.
         self._buffer = self._buffer[end + len(_TERMINATOR) :]
         return dot_unstuff(body)
+
+    def read_body_into(self, write: Callable[[bytes], object]) -> int:
+        """The body ``read_body`` would return, handed to ``write`` in pieces; its length.
+
+        For a message too large to hold in memory: the buffer never holds much more than one
+        receive chunk, whatever the size of the body or the length of its lines.
+        """
+        # With a line break in front, the first line starts like every other one, so stuffing
+        # and the terminator need no special case. The two bytes before the unwritten part stay
+        # in the buffer for the same reason: they say whether that part starts a line.
+        self._buffer[:0] = b"\r\n"
+        written = 0
+        while True:
+            end = self._buffer.find(_TERMINATOR)
+            if end >= 0:
+                written += self._write_unstuffed(write, end + 2)
+                del self._buffer[: end + len(_TERMINATOR)]
+                return written
+            # A terminator may start in the last four bytes (after the "\r\n" before them):
+            # they stay unwritten until the next chunk settles it.
+            cut = len(self._buffer) - 2
+            if cut > 2:
+                written += self._write_unstuffed(write, cut)
+                del self._buffer[: cut - 2]
+            self._fill()
+
+    def _write_unstuffed(self, write: Callable[[bytes], object], cut: int) -> int:
+        """Write buffer[2:cut] dot-unstuffed; buffer[:2] are the bytes before it."""
+        with memoryview(self._buffer) as view:
+            piece = bytes(view[:cut])
+        # Removing a dot after "\r\n" never touches the two leading bytes: strip them after.
+        piece = piece.replace(b"\r\n.", b"\r\n")[2:]
+        if piece:
+            write(piece)
+        return len(piece)
