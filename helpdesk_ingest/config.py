@@ -15,7 +15,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    DirectoryPath,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -186,6 +194,21 @@ class Settings(BaseSettings):
         description=(
             "Messages stored in one transaction, then deleted together (commit, then DELE, "
             "per group); 1: a transaction per message."
+        ),
+    )
+    spool_over_bytes: int = Field(
+        default=1024 * 1024,
+        ge=64 * 1024,
+        description=(
+            "Messages larger than this (as the server lists them) are downloaded into a file and "
+            "stored from it in pieces, never held whole in memory."
+        ),
+    )
+    spool_dir: DirectoryPath | None = Field(
+        default=None,
+        description=(
+            "Where those files go, in a private directory made for each pass; unset: the "
+            "system's temporary directory (TMPDIR)."
         ),
     )
     max_message_bytes: int = Field(

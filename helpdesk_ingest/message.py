@@ -1,13 +1,16 @@
 """The values the parser produces: what one e-mail means, independent of storage and transport.
 
-Only the standard library is imported here, so the store, the poller and the CLI can all depend
-on these types without depending on each other.
+Only the standard library (and the spool's file-backed bytes, themselves stdlib only) is imported
+here, so the store, the poller and the CLI can all depend on these types without depending on
+each other.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from helpdesk_ingest.spool import Content, size_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,18 +23,22 @@ class Address:
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    """A part a person would call a file, decoded to its bytes."""
+    """A part a person would call a file, decoded to its bytes.
+
+    The parser gives the bytes themselves; before a large one crosses to another process it is
+    written to the spool and ``content`` names the file instead.
+    """
 
     filename: str
     content_type: str
-    content: bytes
+    content: Content
     sha256: str
     inline: bool = False
     content_id: str | None = None
 
     @property
     def size(self) -> int:
-        return len(self.content)
+        return size_of(self.content)
 
 
 @dataclass(frozen=True, slots=True)

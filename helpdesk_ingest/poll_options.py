@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from helpdesk_ingest.parsing.limits import ParseLimits
 from helpdesk_ingest.prepare import PrepareSettings
@@ -29,6 +30,11 @@ class PollOptions:
     group_size: int = 32
     # A group's bytes, as LIST reports them: what one group may hold in memory.
     group_bytes: int = 4 * 1024 * 1024
+    # A message larger than this (as LIST reports it) is downloaded into a file in its own
+    # group, and goes from there to the worker and to the database without being held whole.
+    spool_over_bytes: int = 1024 * 1024
+    # Where those files go (a private directory per pass is made inside); None: the system's.
+    spool_dir: Path | None = None
 
     def prepare_settings(self) -> PrepareSettings:
-        return PrepareSettings(self.parse_limits, self.policy.hygiene)
+        return PrepareSettings(self.parse_limits, self.policy.hygiene, self.spool_over_bytes)

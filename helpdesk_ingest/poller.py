@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk_ingest.poll_options import PollOptions
 from helpdesk_ingest.pop3 import Pop3Error, Pop3Session
+from helpdesk_ingest.spool import Content, Spool, size_of
 from helpdesk_ingest.store.ingest import IngestOutcome
 from helpdesk_ingest.store.polls import finish_poll_run, start_poll_run
 from helpdesk_ingest.storing import (
@@ -82,7 +83,7 @@ class _InFlight:
     """A group downloaded from the server whose preparation may still be running."""
 
     numbers: list[int]
-    raws: tuple[bytes, ...]
+    raws: tuple[Content, ...]
     preparation: Preparation
     started: float
     # The group's size as LIST reported it.
@@ -97,23 +98,38 @@ def _listed_size(group: Sequence[tuple[int, int]]) -> int:
 def plan_groups(
     listing: Sequence[tuple[int, int]], options: PollOptions
 ) -> list[list[tuple[int, int]]]:
-    """Split (number, size) pairs into groups of at most ``group_size`` messages and, unless a
-    single message is larger, ``group_bytes`` bytes: the sizes from LIST bound what one group
-    holds in memory before anything is downloaded."""
+    """Split (number, size) pairs into groups of at most ``group_size`` messages and
+    ``group_bytes`` bytes: the sizes from LIST bound what one group holds in memory before
+    anything is downloaded. A message to be spooled is a group by itself."""
     groups: list[list[tuple[int, int]]] = []
     current: list[tuple[int, int]] = []
     current_bytes = 0
     for number, size in listing:
+        spooled = size > options.spool_over_bytes
         if current and (
-            len(current) >= options.group_size or current_bytes + size > options.group_bytes
+            spooled
+            or len(current) >= options.group_size
+            or current_bytes + size > options.group_bytes
         ):
             groups.append(current)
             current, current_bytes = [], 0
         current.append((number, size))
         current_bytes += size
+        if spooled:
+            groups.append(current)
+            current, current_bytes = [], 0
     if current:
         groups.append(current)
     return groups
+
+
+def _retrieve(
+    pop: Pop3Session, group: list[tuple[int, int]], options: PollOptions, spool: Spool
+) -> tuple[Content, ...]:
+    if len(group) == 1 and group[0][1] > options.spool_over_bytes:
+        number = group[0][0]
+        return (spool.receive(lambda write: pop.retr_into(number, write)),)
+    return pop.retr_many([number for number, _ in group])
 
 
 def _download(
@@ -122,6 +138,7 @@ def _download(
     preparer: Preparer,
     options: PollOptions,
     counts: PollCounts,
+    spool: Spool,
 ) -> _InFlight:
     started = time.perf_counter()
     for number, size in group:
@@ -133,11 +150,27 @@ def _download(
                 size=size,
                 limit=options.parse_limits.max_message_bytes,
             )
-    numbers = [number for number, _ in group]
-    raws = pop.retr_many(numbers)
+    raws = _retrieve(pop, group, options, spool)
     counts.fetched += len(raws)
-    counts.bytes += sum(len(raw) for raw in raws)
+    counts.bytes += sum(size_of(raw) for raw in raws)
+    numbers = [number for number, _ in group]
     return _InFlight(numbers, raws, preparer.submit(raws), started, _listed_size(group))
+
+
+def _finish_group(
+    pop: Pop3Session,
+    flight: _InFlight,
+    sessions: sessionmaker[Session],
+    mailbox: str,
+    options: PollOptions,
+    counts: PollCounts,
+) -> None:
+    try:
+        _store_then_delete(pop, flight, sessions, mailbox, options, counts)
+    finally:
+        # Stored, or left on the server for the next pass: either way its files are done with.
+        for raw in flight.raws:
+            Spool.release(raw)
 
 
 def _store_then_delete(
@@ -165,7 +198,7 @@ def _store_then_delete(
             log.warning(
                 "message_deferred",
                 number=message.number,
-                size=len(message.raw),
+                size=size_of(message.raw),
                 sha256=message.prepared.sha256[:12],
                 attempts=outcome.attempts,
                 limit=options.store_attempts,
@@ -189,7 +222,7 @@ def _store_then_delete(
         log.info(
             "message_handled",
             number=message.number,
-            size=len(message.raw),
+            size=size_of(message.raw),
             sha256=message.prepared.sha256[:12],
             outcome=outcome.kind,
             reason=outcome.reason,
@@ -208,6 +241,7 @@ def _drain_one_session(
     budget: int,
     stop: threading.Event,
     preparer: Preparer,
+    spool: Spool,
 ) -> tuple[int, int]:
     """Handle up to ``budget`` messages; returns (messages listed, messages handled).
 
@@ -223,19 +257,26 @@ def _drain_one_session(
     def store_oldest() -> None:
         nonlocal handled
         flight = waiting.popleft()
-        _store_then_delete(pop, flight, sessions, mailbox, options, counts)
+        _finish_group(pop, flight, sessions, mailbox, options, counts)
         handled += len(flight.numbers)
 
-    for group in plan_groups(listing[:budget], options):
-        if waiting and waiting[0].listed_bytes + _listed_size(group) > 2 * options.group_bytes:
+    try:
+        for group in plan_groups(listing[:budget], options):
+            if waiting and waiting[0].listed_bytes + _listed_size(group) > 2 * options.group_bytes:
+                store_oldest()
+            if stop.is_set():
+                break
+            waiting.append(_download(pop, group, preparer, options, counts, spool))
+            if len(waiting) > 1:
+                store_oldest()
+        if waiting and not stop.is_set():
             store_oldest()
-        if stop.is_set():
-            break
-        waiting.append(_download(pop, group, preparer, options, counts))
-        if len(waiting) > 1:
-            store_oldest()
-    if waiting and not stop.is_set():
-        store_oldest()
+    finally:
+        for flight in waiting:
+            # Left on the server: once its worker is done with the files, they can go.
+            flight.preparation.settle()
+            for raw in flight.raws:
+                Spool.release(raw)
     return len(listing), handled
 
 
@@ -265,9 +306,10 @@ def poll_mailbox(
             log.error("poll_failed", reason="database-unavailable", error=exc.__class__.__name__)
             return PollResult(mailbox, "failed", counts, error="database unavailable")
         log.info("poll_started", poll_run=run_id)
-        outcome, left, error, failure = _run_sessions(
-            mailbox, open_session, sessions, options, counts, stop, preparer
-        )
+        with Spool(options.spool_dir) as spool:
+            outcome, left, error, failure = _run_sessions(
+                mailbox, open_session, sessions, options, counts, stop, preparer, spool
+            )
         result = PollResult(
             mailbox, outcome, counts, left, error, round(time.perf_counter() - started, 3), failure
         )
@@ -299,6 +341,7 @@ def _run_sessions(
     counts: PollCounts,
     stop: threading.Event,
     preparer: Preparer,
+    spool: Spool,
 ) -> tuple[PollOutcome, int | None, str | None, Exception | None]:
     left: int | None = None
     try:
@@ -309,7 +352,7 @@ def _run_sessions(
             deleted_before = counts.deleted
             with open_session() as pop:
                 listed, handled = _drain_one_session(
-                    pop, sessions, mailbox, options, counts, budget, stop, preparer
+                    pop, sessions, mailbox, options, counts, budget, stop, preparer, spool
                 )
                 pop.quit()
             left = listed - (counts.deleted - deleted_before)

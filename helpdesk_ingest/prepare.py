@@ -1,11 +1,14 @@
 """Everything done to a message before the database sees it: hash, parse, classify.
 
-Pure and self-contained (bytes and settings in, a picklable value out), so it can run in a
-worker process while the daemon's own process stores the messages before it.
+Self-contained (content and settings in, a picklable value out), so it can run in a worker
+process while the daemon's own process stores the messages before it. A spooled message is read
+here, not in the daemon, and its large attachments go back to the spool rather than through the
+pipe: the daemon never holds a large message.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 
@@ -13,6 +16,7 @@ from helpdesk_ingest.hygiene import Classification, HygieneSettings, classify
 from helpdesk_ingest.message import ParsedMessage, ParseFailure
 from helpdesk_ingest.parsing import ParseLimits, parse_message
 from helpdesk_ingest.parsing.oversize import header_section
+from helpdesk_ingest.spool import Content, SpooledBytes, write_beside
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,14 +36,19 @@ class PreparedMessage:
 class PrepareSettings:
     limits: ParseLimits
     hygiene: HygieneSettings
+    # Attachments of a spooled message larger than this are written beside it.
+    spool_over_bytes: int = 1024 * 1024
 
 
-def sha256_hex(raw: bytes) -> str:
+def sha256_hex(raw: Content) -> str:
+    if isinstance(raw, SpooledBytes):
+        return raw.sha256_hex()
     return hashlib.sha256(raw).hexdigest()
 
 
-def prepare(raw: bytes, settings: PrepareSettings) -> PreparedMessage:
-    """Hash, parse and classify ``raw``; a failure of either step is a ParseFailure, not raised."""
+def prepare(content: Content, settings: PrepareSettings) -> PreparedMessage:
+    """Hash, parse and classify a message; a failure of a step is a ParseFailure, not raised."""
+    raw = content if isinstance(content, bytes) else content.read()
     sha256 = sha256_hex(raw)
     parsed = parse_message(raw, settings.limits)
     if isinstance(parsed, ParseFailure):
@@ -55,9 +64,23 @@ def prepare(raw: bytes, settings: PrepareSettings) -> PreparedMessage:
         # message's, kept in quarantine with the reason, not an error of the daemon.
         failure = ParseFailure("classifier-error", f"{type(exc).__name__}: {exc}"[:500])
         return PreparedMessage(sha256, failure, None)
+    if isinstance(content, SpooledBytes):
+        parsed = _attachments_spooled(parsed, content, settings.spool_over_bytes)
     return PreparedMessage(sha256, parsed, classification)
 
 
-def prepare_failed(raw: bytes, reason: str, detail: str) -> PreparedMessage:
+def _attachments_spooled(
+    parsed: ParsedMessage, message: SpooledBytes, over_bytes: int
+) -> ParsedMessage:
+    attachments = tuple(
+        dataclasses.replace(attachment, content=write_beside(message, attachment.content))
+        if isinstance(attachment.content, bytes) and len(attachment.content) > over_bytes
+        else attachment
+        for attachment in parsed.attachments
+    )
+    return dataclasses.replace(parsed, attachments=attachments)
+
+
+def prepare_failed(raw: Content, reason: str, detail: str) -> PreparedMessage:
     """A message whose preparation could not even run (its worker died), for quarantine."""
     return PreparedMessage(sha256_hex(raw), ParseFailure(reason, detail), None)

@@ -48,6 +48,8 @@ class Runtime:
             store_attempts=self.settings.poison_retry_limit,
             parse_limits=self.settings.parse_limits,
             group_size=self.settings.commit_group_size,
+            spool_over_bytes=self.settings.spool_over_bytes,
+            spool_dir=self.settings.spool_dir,
         )
 
     def poll(self, mailbox: MailboxSettings, stop: threading.Event | None = None) -> PollResult:
@@ -110,7 +112,7 @@ def build_runtime(settings: Settings, *, migrate: bool = False) -> Runtime:
     policy = BackoffPolicy(settings.backoff_base_s, settings.backoff_max_s)
     workers = settings.parse_workers
     preparer = make_preparer(
-        PrepareSettings(settings.parse_limits, settings.hygiene),
+        PrepareSettings(settings.parse_limits, settings.hygiene, settings.spool_over_bytes),
         default_worker_count() if workers is None else workers,
     )
     return Runtime(

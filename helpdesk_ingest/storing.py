@@ -19,6 +19,7 @@ from helpdesk_ingest.message import ParsedMessage, ParseFailure
 from helpdesk_ingest.poll_options import PollOptions
 from helpdesk_ingest.prepare import PreparedMessage
 from helpdesk_ingest.routing import route
+from helpdesk_ingest.spool import Content, in_memory
 from helpdesk_ingest.store.attempts import record_failed_attempt
 from helpdesk_ingest.store.ingest import IngestOutcome, ingest_message, quarantine_message
 from helpdesk_ingest.store.lookups import GroupLookups, GroupMessage, look_up_group
@@ -52,7 +53,7 @@ def is_database_outage(exc: BaseException) -> bool:
 def ingest_parsed(
     session: Session,
     mailbox: str,
-    raw: bytes,
+    raw: Content,
     sha256: str,
     parsed: ParsedMessage,
     options: PollOptions,
@@ -72,7 +73,7 @@ def ingest_parsed(
         queue=options.queue,
         ticket_tag_pattern=options.ticket_tag_pattern,
         now=lookups.now if lookups else utc_now(),
-        classification=classification or classify(raw, parsed, options.policy.hygiene),
+        classification=classification or classify(in_memory(raw), parsed, options.policy.hygiene),
         decision=route(options.routing_rules, mailbox, parsed),
         policy=options.policy,
         lookups=lookups,
@@ -84,7 +85,7 @@ class Downloaded:
     """One message of the open session, downloaded and prepared, not yet stored."""
 
     number: int
-    raw: bytes
+    raw: Content
     prepared: PreparedMessage
 
 

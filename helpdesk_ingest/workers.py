@@ -14,7 +14,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
@@ -22,6 +22,7 @@ import structlog
 
 from helpdesk_ingest.memory import return_large_buffers_to_the_system
 from helpdesk_ingest.prepare import PreparedMessage, PrepareSettings, prepare, prepare_failed
+from helpdesk_ingest.spool import Content, size_of
 
 log = structlog.get_logger("helpdesk_ingest.workers")
 
@@ -56,15 +57,18 @@ def default_worker_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-PrepareTask = Callable[[bytes, PrepareSettings], PreparedMessage]
+PrepareTask = Callable[[Content, PrepareSettings], PreparedMessage]
 
 
 class Preparation(Protocol):
     def results(self) -> list[PreparedMessage]: ...
 
+    def settle(self) -> None:
+        """Wait until no worker is busy with these messages any more (results unused)."""
+
 
 class Preparer(Protocol):
-    def submit(self, raws: Sequence[bytes]) -> Preparation: ...
+    def submit(self, raws: Sequence[Content]) -> Preparation: ...
 
     def close(self) -> None: ...
 
@@ -76,6 +80,9 @@ class _Done:
     def results(self) -> list[PreparedMessage]:
         return self._prepared
 
+    def settle(self) -> None:
+        pass
+
 
 class InlinePreparer:
     """Prepares in the calling thread: for tests, one-off tools and `parse_workers = 0`."""
@@ -83,7 +90,7 @@ class InlinePreparer:
     def __init__(self, settings: PrepareSettings) -> None:
         self.settings = settings
 
-    def submit(self, raws: Sequence[bytes]) -> Preparation:
+    def submit(self, raws: Sequence[Content]) -> Preparation:
         return _Done([prepare(raw, self.settings) for raw in raws])
 
     def close(self) -> None:
@@ -92,7 +99,7 @@ class InlinePreparer:
 
 class _Pending:
     def __init__(
-        self, pool: WorkerPool, raws: Sequence[bytes], futures: list[Future[PreparedMessage]]
+        self, pool: WorkerPool, raws: Sequence[Content], futures: list[Future[PreparedMessage]]
     ) -> None:
         self._pool = pool
         self._raws = raws
@@ -106,6 +113,9 @@ class _Pending:
             except BrokenProcessPool:
                 prepared.append(self._pool.prepare_alone(raw))
         return prepared
+
+    def settle(self) -> None:
+        wait(self._futures)
 
 
 class WorkerPool:
@@ -141,7 +151,7 @@ class WorkerPool:
                 self._executor = None
         broken.shutdown(wait=False, cancel_futures=True)
 
-    def submit(self, raws: Sequence[bytes]) -> Preparation:
+    def submit(self, raws: Sequence[Content]) -> Preparation:
         executor = self._running()
         try:
             futures = [executor.submit(self.task, raw, self.settings) for raw in raws]
@@ -150,14 +160,14 @@ class WorkerPool:
             return _Done([self.prepare_alone(raw) for raw in raws])
         return _Pending(self, raws, futures)
 
-    def prepare_alone(self, raw: bytes) -> PreparedMessage:
+    def prepare_alone(self, raw: Content) -> PreparedMessage:
         """After a worker died: this message by itself in a fresh pool, so a crash names it."""
         for attempt in (1, 2):
             executor = self._running()
             try:
                 return executor.submit(self.task, raw, self.settings).result()
             except BrokenProcessPool:
-                log.error("worker_died", attempt=attempt, size=len(raw))
+                log.error("worker_died", attempt=attempt, size=size_of(raw))
                 self._replace(executor)
         return prepare_failed(
             raw, "parser-crash", "the worker process preparing this message died twice"

@@ -30,6 +30,7 @@ from helpdesk_ingest.parsing.secure import (
 from helpdesk_ingest.parsing.text import decode_bytes
 from helpdesk_ingest.parsing.tnef import expand_tnef, is_tnef
 from helpdesk_ingest.parsing.uuencode import extract_uuencoded
+from helpdesk_ingest.spool import in_memory
 
 _CID_REFERENCE = re.compile(r"""cid:([^"'\s<>)]+)""", re.IGNORECASE)
 _BODY_TYPES = ("text/plain", "text/html")
@@ -232,4 +233,4 @@ def _add_tnef(winmail: Attachment, found: Collected) -> None:
     if not files:
         found.attachments.append(winmail)
     for item in files:
-        _file(found, item.filename, item.content_type, item.content)
+        _file(found, item.filename, item.content_type, in_memory(item.content))

@@ -14,6 +14,7 @@ import mimetypes
 from tnefparse import TNEF
 
 from helpdesk_ingest.message import Attachment
+from helpdesk_ingest.spool import in_memory
 
 TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
 
@@ -38,7 +39,7 @@ def expand_tnef(winmail: Attachment) -> tuple[list[Attachment], str | None]:
     File names come back as the sender wrote them; the caller makes them safe.
     """
     try:
-        container = TNEF(winmail.content, do_checksum=False)
+        container = TNEF(in_memory(winmail.content), do_checksum=False)
         files = [
             _file(str(item.long_filename() or item.name or ""), bytes(item.data or b""))
             for item in container.attachments

@@ -7,7 +7,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from helpdesk_ingest.message import Address, Attachment, ParsedMessage
+from helpdesk_ingest.spool import SpooledBytes
 from helpdesk_ingest.store.concurrency import insert_if_absent
+from helpdesk_ingest.store.large_values import fill_column, inline_part
 from helpdesk_ingest.store.models import (
     CONTENT_TYPE_LENGTH,
     EMAIL_LENGTH,
@@ -29,11 +31,14 @@ def _addresses(addresses: tuple[Address, ...]) -> list[dict[str, str]]:
 
 
 def _add_attachment(session: Session, article: Article, attachment: Attachment) -> None:
-    insert_if_absent(
-        session,
-        Blob,
-        {"sha256": attachment.sha256, "size": attachment.size, "content": attachment.content},
-    )
+    content = attachment.content
+    new_blob = {
+        "sha256": attachment.sha256,
+        "size": attachment.size,
+        "content": inline_part(content),
+    }
+    if insert_if_absent(session, Blob, new_blob) and isinstance(content, SpooledBytes):
+        fill_column(session, Blob.content, Blob.sha256 == attachment.sha256, content)
     session.add(
         AttachmentRow(
             article_id=article.id,

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, bindparam, func, select
+from sqlalchemy import Integer, bindparam, func, inspect, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -24,13 +24,15 @@ MESSAGE_ID_LOCK_SPACE = 0x48444D49  # "HDMI": helpdesk Message-ID
 RowT = TypeVar("RowT", bound=Base)
 
 
-def insert_if_absent(session: Session, model: type[Base], values: dict[str, Any]) -> None:
-    """Insert a row unless one with the same unique key exists.
+def insert_if_absent(session: Session, model: type[Base], values: dict[str, Any]) -> bool:
+    """Insert a row unless one with the same unique key exists; True if it was inserted.
 
     That includes a row a concurrent transaction has just inserted: PostgreSQL waits for it to
     commit and then skips the insert, instead of failing this transaction.
     """
-    session.execute(_insert(session, model).values(values).on_conflict_do_nothing())
+    key = inspect(model).primary_key
+    statement = _insert(session, model).values(values).on_conflict_do_nothing().returning(*key)
+    return session.execute(statement).first() is not None
 
 
 def _insert(session: Session, model: type[Base]) -> PgInsert | SqliteInsert:

@@ -17,10 +17,12 @@ from helpdesk_ingest.hygiene import Classification, HygieneSettings
 from helpdesk_ingest.hygiene.classify import CUSTOMER
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.routing.rules import NO_ROUTE, RouteDecision
+from helpdesk_ingest.spool import Content, SpooledBytes, size_of
 from helpdesk_ingest.store.articles import add_inbound_article
 from helpdesk_ingest.store.bounces import mark_undeliverable
 from helpdesk_ingest.store.concurrency import lock_message_id
 from helpdesk_ingest.store.contacts import upsert_contact
+from helpdesk_ingest.store.large_values import fill_column, inline_part
 from helpdesk_ingest.store.lookups import GroupLookups
 from helpdesk_ingest.store.models import (
     Article,
@@ -146,7 +148,7 @@ def ingest_message(
     session: Session,
     *,
     mailbox: str,
-    raw: bytes,
+    raw: Content,
     sha256: str,
     parsed: ParsedMessage,
     queue: str,
@@ -238,7 +240,7 @@ def _note_article(
 def _same_message_elsewhere(
     session: Session,
     mailbox: str,
-    raw: bytes,
+    raw: Content,
     sha256: str,
     now: datetime,
     message_id: str,
@@ -268,7 +270,7 @@ def _sender_contact(
 def _add_raw(
     session: Session,
     mailbox: str,
-    raw: bytes,
+    raw: Content,
     sha256: str,
     now: datetime,
     ticket_id: int | None = None,
@@ -276,12 +278,15 @@ def _add_raw(
     raw_row = RawMessage(
         mailbox=mailbox,
         sha256=sha256,
-        size=len(raw),
-        content=raw,
+        size=size_of(raw),
+        content=inline_part(raw),
         received_at=now,
         ticket_id=ticket_id,
     )
     session.add(raw_row)
+    if isinstance(raw, SpooledBytes):
+        session.flush()
+        fill_column(session, RawMessage.content, RawMessage.id == raw_row.id, raw)
     return raw_row
 
 
@@ -305,7 +310,7 @@ def _follow_up_on(thread: ThreadMatch, settings: FollowUpSettings, now: datetime
 def _store_article(
     session: Session,
     mailbox: str,
-    raw: bytes,
+    raw: Content,
     sha256: str,
     parsed: ParsedMessage,
     queue: str,
@@ -353,7 +358,7 @@ def quarantine_message(
     session: Session,
     *,
     mailbox: str,
-    raw: bytes,
+    raw: Content,
     sha256: str,
     reason: str,
     detail: str,
@@ -378,16 +383,17 @@ def quarantine_message(
         released.detail = db_text(detail)
         session.flush()
         return IngestOutcome("quarantined", reason=reason)
-    session.add(
-        QuarantinedMessage(
-            mailbox=mailbox,
-            sha256=sha256,
-            size=len(raw),
-            content=raw,
-            reason=db_text(reason, 64),
-            detail=db_text(detail),
-            created_at=now,
-        )
+    held = QuarantinedMessage(
+        mailbox=mailbox,
+        sha256=sha256,
+        size=size_of(raw),
+        content=inline_part(raw),
+        reason=db_text(reason, 64),
+        detail=db_text(detail),
+        created_at=now,
     )
+    session.add(held)
     session.flush()
+    if isinstance(raw, SpooledBytes):
+        fill_column(session, QuarantinedMessage.content, QuarantinedMessage.id == held.id, raw)
     return IngestOutcome("quarantined", reason=reason)

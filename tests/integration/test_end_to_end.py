@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -58,13 +55,6 @@ MAIL_WITH_ATTACHMENT = (
     b"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==\r\n"
     b"--b1--\r\n"
 )
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging() -> Iterator[None]:
-    yield
-    structlog.reset_defaults()
-    logging.getLogger().handlers.clear()
 
 
 def write_config(

@@ -3,13 +3,9 @@ the helpdesk app, the customer's answer, an out-of-office and a storm of 200 aut
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-import structlog
 from sqlalchemy import select
 
 from helpdesk_ingest.cli import main
@@ -20,13 +16,6 @@ from tests.integration.crash_matrix import write_config
 from tests.support.dovecot import DovecotServer, MailboxAccount
 
 AGENT_REPLY = "<agent-1@helpdesk.example.com>"
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging() -> Iterator[None]:
-    yield
-    structlog.reset_defaults()
-    logging.getLogger().handlers.clear()
 
 
 def poll(config: Path, dovecot: DovecotServer, account: MailboxAccount) -> None:

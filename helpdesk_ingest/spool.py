@@ -1,0 +1,115 @@
+"""Large message contents kept in files instead of memory, from download to database.
+
+A message larger than the spool threshold is written to a file as RETR delivers it; the
+worker that parses it reads the file, writes any large attachment to a file of its own, and the
+database receives both in pieces. No process then holds such a message several times over.
+
+Files live in one private directory per pass (mode 0700: they hold mail) and are removed as soon
+as their message is stored, or given up and left on the server for the next pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+# How much of a spooled file is read at a time: large enough that a 20 MB message is a few
+# dozen reads, small enough not to matter next to the message itself.
+CHUNK_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class SpooledBytes:
+    """Bytes that live in a file: picklable, so a worker process can be handed the path."""
+
+    path: Path
+    size: int
+
+    def chunks(self, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+        with self.path.open("rb") as source:
+            while chunk := source.read(chunk_bytes):
+                yield chunk
+
+    def read(self) -> bytes:
+        return self.path.read_bytes()
+
+    def sha256_hex(self) -> str:
+        digest = hashlib.sha256()
+        for chunk in self.chunks():
+            digest.update(chunk)
+        return digest.hexdigest()
+
+
+# A message's or an attachment's content: in memory when small, in a file when large.
+Content = bytes | SpooledBytes
+
+
+def size_of(content: Content) -> int:
+    return len(content) if isinstance(content, bytes) else content.size
+
+
+def in_memory(content: Content) -> bytes:
+    """The content as bytes, reading a spooled file whole: only for places that need it all."""
+    return content if isinstance(content, bytes) else content.read()
+
+
+def write_beside(neighbour: SpooledBytes, content: bytes, suffix: str = ".bin") -> SpooledBytes:
+    """``content`` in a new file in ``neighbour``'s directory, so both go when that does."""
+    descriptor, name = tempfile.mkstemp(suffix=suffix, dir=neighbour.path.parent)
+    with os.fdopen(descriptor, "wb") as target:
+        target.write(content)
+    return SpooledBytes(Path(name), len(content))
+
+
+class Spool:
+    """One private directory (mode 0700: it holds mail) for the contents of one pass.
+
+    Each spooled message gets a directory of its own inside it, shared with the attachments
+    written beside it; ``release`` removes that directory once the message is stored, and
+    ``close`` whatever is left.
+    """
+
+    def __init__(self, parent: Path | None = None) -> None:
+        self.directory = Path(
+            tempfile.mkdtemp(prefix=f"helpdesk-ingest-spool-{os.getpid()}-", dir=parent)
+        )
+
+    def receive(self, download: Callable[[Callable[[bytes], object]], int]) -> SpooledBytes:
+        """A message written to a new file by ``download`` (given the file's write method)."""
+        path = Path(tempfile.mkdtemp(dir=self.directory)) / "message.eml"
+        try:
+            with path.open("wb") as target:
+                size = download(target.write)
+        except BaseException:
+            shutil.rmtree(path.parent, ignore_errors=True)
+            raise
+        return SpooledBytes(path, size)
+
+    def write(self, content: bytes) -> SpooledBytes:
+        """``content`` as if it had been received: for tests and tools."""
+
+        def download(write: Callable[[bytes], object]) -> int:
+            write(content)
+            return len(content)
+
+        return self.receive(download)
+
+    @staticmethod
+    def release(content: Content) -> None:
+        """Remove a spooled message and everything written beside it; bytes need nothing."""
+        if isinstance(content, SpooledBytes):
+            shutil.rmtree(content.path.parent, ignore_errors=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
