@@ -53,6 +53,9 @@ def prepare(content: Content, settings: PrepareSettings) -> PreparedMessage:
     parsed = parse_message(raw, settings.limits)
     if isinstance(parsed, ParseFailure):
         return PreparedMessage(sha256, parsed, None)
+    if isinstance(content, SpooledBytes):
+        # Out of memory before the classifier builds its own tree of the message.
+        parsed = _attachments_spooled(parsed, content, settings.spool_over_bytes)
     if len(raw) > settings.limits.max_message_bytes:
         # The parser read only the headers; so does the classifier: a DSN or report too large
         # to parse is judged by its headers.
@@ -64,8 +67,6 @@ def prepare(content: Content, settings: PrepareSettings) -> PreparedMessage:
         # message's, kept in quarantine with the reason, not an error of the daemon.
         failure = ParseFailure("classifier-error", f"{type(exc).__name__}: {exc}"[:500])
         return PreparedMessage(sha256, failure, None)
-    if isinstance(content, SpooledBytes):
-        parsed = _attachments_spooled(parsed, content, settings.spool_over_bytes)
     return PreparedMessage(sha256, parsed, classification)
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -82,6 +83,13 @@ class FakeSession:
 
     def retr_many(self, numbers: list[int]) -> tuple[bytes, ...]:
         return tuple(self.retr(number) for number in numbers)
+
+    def retr_into(self, number: int, write: Callable[[bytes], object]) -> int:
+        raw = self.retr(number)
+        # In two pieces, as a socket would deliver it.
+        write(raw[: len(raw) // 2])
+        write(raw[len(raw) // 2 :])
+        return len(raw)
 
     def dele_many(self, numbers: list[int]) -> dict[int, Pop3ServerError]:
         refused = {}
@@ -225,6 +233,52 @@ def test_groups_are_bounded_by_the_bytes_listed() -> None:
     groups = poller.plan_groups(listing, options(group_size=10, group_bytes=25))
     # A message larger than the bound is a group by itself; order is kept.
     assert groups == [[(1, 10), (2, 10)], [(3, 100)], [(4, 5), (5, 5)]]
+
+
+def test_a_message_to_spool_is_a_group_by_itself() -> None:
+    listing = [(1, 10), (2, 10), (3, 60), (4, 5), (5, 5)]
+    groups = poller.plan_groups(listing, options(group_size=10, spool_over_bytes=50))
+    assert groups == [[(1, 10), (2, 10)], [(3, 60)], [(4, 5), (5, 5)]]
+
+
+def big_mail(number: int) -> bytes:
+    return mail(number).replace(b"Message body", b"A long story. " * 200 + b"Message body")
+
+
+def test_spooled_messages_are_stored_whole_and_their_files_removed(
+    sqlite_sessions: sessionmaker[Session], journal: list[str], tmp_path: Path
+) -> None:
+    box = FakeMailbox([mail(1), big_mail(2), mail(3)], journal)
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    spooling = options(spool_over_bytes=1024, spool_dir=spool_dir)
+    result = poll_mailbox("support", box.open, sqlite_sessions, spooling)
+    assert result.outcome == "ok"
+    assert box.messages == []
+    with sqlite_sessions() as session:
+        contents = session.scalars(select(RawMessage.content).order_by(RawMessage.id)).all()
+    assert contents == [mail(1), big_mail(2), mail(3)]
+    assert list(spool_dir.iterdir()) == []
+
+
+def test_a_spooled_message_the_database_refused_stays_on_the_server_and_leaves_no_file(
+    sqlite_sessions: sessionmaker[Session],
+    journal: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def failing_store(*args: Any, **kwargs: Any) -> Any:
+        raise poller.DatabaseUnavailable("OperationalError")
+
+    monkeypatch.setattr(poller, "store_group", failing_store)
+    box = FakeMailbox([big_mail(1), big_mail(2)], journal)
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    spooling = options(spool_over_bytes=1024, spool_dir=spool_dir)
+    result = poll_mailbox("support", box.open, sqlite_sessions, spooling)
+    assert result.outcome == "failed"
+    assert box.messages == [big_mail(1), big_mail(2)]
+    assert list(spool_dir.iterdir()) == []
 
 
 def test_one_bad_message_in_a_group_costs_only_itself(

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from pathlib import Path
+
 from helpdesk_ingest.hygiene import HygieneSettings
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.parsing import ParseLimits
 from helpdesk_ingest.prepare import PrepareSettings, prepare, sha256_hex
+from helpdesk_ingest.spool import Spool, SpooledBytes
 
 AUTO_REPLY_HEAD = (
     b"From: away@example.org\r\n"
@@ -35,3 +41,31 @@ def test_a_message_within_limits_is_classified_whole() -> None:
     assert "over-size-limit" not in prepared.parsed.defects
     assert prepared.classification is not None
     assert prepared.classification.kind == "auto-reply"
+
+
+def test_a_spooled_message_is_read_from_its_file_and_its_large_attachment_spooled_beside(
+    tmp_path: Path,
+) -> None:
+    payload = bytes(range(256)) * 1024
+    attachment = MIMEApplication(payload, Name="dump.bin")
+    message = MIMEMultipart()
+    message["From"] = "ann@example.org"
+    message["Subject"] = "dump"
+    message.attach(MIMEText("see the dump"))
+    message.attach(attachment)
+    small = MIMEApplication(b"tiny", Name="tiny.bin")
+    message.attach(small)
+    raw = message.as_bytes()
+    with Spool(tmp_path) as spool:
+        spooled = spool.write(raw)
+        settings = PrepareSettings(ParseLimits(), HygieneSettings(), spool_over_bytes=64 * 1024)
+        prepared = prepare(spooled, settings)
+        assert prepared.sha256 == sha256_hex(raw) == sha256_hex(spooled)
+        assert isinstance(prepared.parsed, ParsedMessage)
+        big, tiny = prepared.parsed.attachments
+        assert isinstance(big.content, SpooledBytes)
+        assert big.content.path.parent == spooled.path.parent
+        assert (big.content.read(), big.size) == (payload, len(payload))
+        assert tiny.content == b"tiny"
+        Spool.release(spooled)
+        assert not big.content.path.exists()

@@ -8,7 +8,7 @@ from pathlib import Path
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from alembic import command
 
@@ -55,11 +55,40 @@ MIGRATION_LOCK = (0x48444D49, 0)
 
 def upgrade_to_head(engine: Engine) -> None:
     config = _config()
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(select(func.pg_advisory_xact_lock(*MIGRATION_LOCK)))
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A migration that rebuilds a table (SQLite cannot reorder or alter columns in
+            # place) drops the old one while other rows still refer to it. SQLite allows that
+            # only with reference checks off, which must be set outside a transaction; the
+            # references are checked as a whole once the migrations have run instead.
+            _set_foreign_keys(connection, enabled=False)
+        try:
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.execute(select(func.pg_advisory_xact_lock(*MIGRATION_LOCK)))
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                if sqlite:
+                    _require_valid_references(connection)
+        finally:
+            if sqlite:
+                _set_foreign_keys(connection, enabled=True)
+
+
+def _set_foreign_keys(connection: Connection, *, enabled: bool) -> None:
+    connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if enabled else 'OFF'}")
+    connection.commit()
+
+
+def _require_valid_references(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        tables = sorted({str(row[0]) for row in broken})
+        raise SchemaNotReady(
+            f"migrating would leave {len(broken)} rows referring to missing rows "
+            f"(tables {', '.join(tables)}); restore the backup taken before upgrading"
+        )
 
 
 def schema_status(engine: Engine) -> SchemaStatus:

@@ -113,7 +113,6 @@ class RawMessage(Base):
     mailbox: Mapped[str] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
-    content: Mapped[bytes] = mapped_column(LargeBinary)
     # The ticket this message landed on, also when it added no article (same Message-ID seen
     # through another mailbox).
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
@@ -121,6 +120,8 @@ class RawMessage(Base):
     # Set by `prune`: the bytes are gone (content is empty) but the row stays, so a re-download
     # of the same message is still recognised by its (mailbox, sha256) key.
     pruned_at: Mapped[datetime | None]
+    # Last, so SQLite can write a large message into it in place (migration 0006).
+    content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Article(Base):
@@ -193,11 +194,12 @@ class QuarantinedMessage(Base):
     mailbox: Mapped[str] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
-    content: Mapped[bytes] = mapped_column(LargeBinary)
     reason: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     released_at: Mapped[datetime | None]
+    # Last, so SQLite can write a large message into it in place (migration 0006).
+    content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class PollRun(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,10 +11,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect, select, text
 
 from alembic import command
-from helpdesk_ingest.store.database import make_engine
+from helpdesk_ingest.store.database import make_engine, make_sessionmaker
+from helpdesk_ingest.store.ingest import ingest_message, quarantine_message
 from helpdesk_ingest.store.migrations import (
     SchemaNotReady,
     head_revision,
@@ -22,7 +24,8 @@ from helpdesk_ingest.store.migrations import (
     script_location,
     upgrade_to_head,
 )
-from helpdesk_ingest.store.models import Base
+from helpdesk_ingest.store.models import Article, Base, QuarantinedMessage, RawMessage
+from tests.store.conftest import SENT_AT, MakeMessage
 
 
 def test_script_location_is_the_checkout_folder() -> None:
@@ -108,3 +111,54 @@ def test_alembic_command_line_works_in_a_checkout(tmp_path: Path) -> None:
         assert schema_status(engine).is_current
     finally:
         engine.dispose()
+
+
+def test_0006_keeps_every_row_and_reference_of_the_mail_tables(
+    engine: Engine, make_message: MakeMessage
+) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(script_location()))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0005")
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as session:
+        stored = ingest_message(
+            session,
+            mailbox="support",
+            raw=b"the raw bytes",
+            sha256="a" * 64,
+            parsed=make_message(),
+            queue="support",
+            ticket_tag_pattern=re.compile(r"\[#(?P<number>\d+)\]"),
+            now=SENT_AT,
+        )
+        held = quarantine_message(
+            session,
+            mailbox="support",
+            raw=b"not mail",
+            sha256="b" * 64,
+            reason="unparseable",
+            detail="no header section",
+            now=SENT_AT,
+        )
+    assert (stored.kind, held.kind) == ("ingested", "quarantined")
+
+    upgrade_to_head(engine)
+
+    with sessions() as session:
+        article = session.scalars(select(Article)).one()
+        assert article.raw_message_id is not None
+        raw = session.get(RawMessage, article.raw_message_id)
+        assert raw is not None
+        assert (raw.content, raw.ticket_id) == (b"the raw bytes", article.ticket_id)
+        quarantined = session.scalars(select(QuarantinedMessage)).one()
+        assert (quarantined.content, quarantined.reason) == (b"not mail", "unparseable")
+    if engine.dialect.name == "sqlite":
+        for table in ("raw_messages", "quarantine"):
+            columns = [column["name"] for column in inspect(engine).get_columns(table)]
+            assert columns[-1] == "content"
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+            # Turned off for the rebuild, and on again for everyone after.
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
