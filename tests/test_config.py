@@ -110,6 +110,11 @@ def test_secret_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             ('password = "correct horse battery"', 'password_file = "/nonexistent/pop3"'),
             "cannot read password_file /nonexistent/pop3",
         ),
+        (
+            ("poll_interval_s = 60", 'spool_dir = "/nonexistent/spool"'),
+            "spool_dir: Path does not point to a directory",
+        ),
+        (("poll_interval_s = 60", "spool_over_bytes = 1000"), "spool_over_bytes: Input should be"),
     ],
 )
 def test_invalid_config_names_setting(

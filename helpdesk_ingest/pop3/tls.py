@@ -14,9 +14,6 @@ import socket
 import ssl
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
 from helpdesk_ingest.pop3.errors import Pop3ConnectionError, Pop3TlsError
 
 
@@ -45,6 +42,11 @@ def client_context(
 
 def spki_sha256(certificate_der: bytes) -> bytes:
     """SHA-256 of the DER SubjectPublicKeyInfo of a DER certificate (the HPKP-style pin)."""
+    # Imported on first use: the X.509 module adds about 10 MB to every process that loads it,
+    # and only a pinned mailbox or `check` needs it.
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
     public_key = x509.load_der_x509_certificate(certificate_der).public_key()
     return hashlib.sha256(
         public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)

@@ -95,7 +95,7 @@ def measure_daemon(
     options: DaemonOptions,
 ) -> Sample:
     config = _write_config(work_dir / "bench.toml", database_url, dovecot, account, options)
-    cli = "helpdesk_ingest.cli"
+    cli = "helpdesk_ingest"
     # The schema is made outside the measurement: a backlog meets a daemon already migrated.
     run_measured(cli, ["--config", str(config), "migrate"], work_dir / "migrate.log")
     run = run_measured(cli, ["--config", str(config), "poll"], work_dir / "poll.log")

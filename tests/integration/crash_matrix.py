@@ -96,7 +96,7 @@ def _kill_at_step(config: Path, step: str, victim: int) -> bool:
 
 def _kill_at_random(config: Path, rng: random.Random) -> None:
     daemon = subprocess.Popen(
-        [sys.executable, "-m", "helpdesk_ingest.cli", "--config", str(config), "run"],
+        [sys.executable, "-m", "helpdesk_ingest", "--config", str(config), "run"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -109,7 +109,7 @@ def _kill_at_random(config: Path, rng: random.Random) -> None:
 
 def _drain(config: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "helpdesk_ingest.cli", "--config", str(config), "poll"],
+        [sys.executable, "-m", "helpdesk_ingest", "--config", str(config), "poll"],
         capture_output=True,
         timeout=300,
         check=True,

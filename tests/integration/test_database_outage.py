@@ -66,7 +66,7 @@ def test_daemon_survives_a_database_outage_mid_pass(
     log_path = tmp_path / "daemon.log"
     with log_path.open("wb") as log_file:
         daemon = subprocess.Popen(
-            [sys.executable, "-m", "helpdesk_ingest.cli", "--config", str(config), "run"],
+            [sys.executable, "-m", "helpdesk_ingest", "--config", str(config), "run"],
             stdout=log_file,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -246,7 +246,7 @@ def test_sigterm_during_backlog_finishes_message_and_exits_zero(
         tmp_path, database_url, dovecot, account, extra="checkpoint_every = 1000\n"
     )
     daemon = subprocess.Popen(
-        [sys.executable, "-m", "helpdesk_ingest.cli", "--config", str(config), "run"],
+        [sys.executable, "-m", "helpdesk_ingest", "--config", str(config), "run"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
