@@ -66,6 +66,36 @@ def write_beside(neighbour: SpooledBytes, content: bytes, suffix: str = ".bin") 
     return SpooledBytes(Path(name), len(content))
 
 
+_PREFIX = "helpdesk-ingest-spool-"
+
+
+def remove_abandoned(parent: Path) -> list[Path]:
+    """Remove the spool directories of daemons that died without cleaning up (SIGKILL, OOM).
+
+    Their messages are still on the server, so nothing is lost with the files; left alone they
+    would keep customers' mail lying in a temporary directory. A directory is abandoned when the
+    process named in it no longer exists; one of a live process (or a reused pid) is left be.
+    """
+    removed = []
+    for directory in parent.glob(f"{_PREFIX}*-*"):
+        pid = directory.name.removeprefix(_PREFIX).partition("-")[0]
+        if pid.isdigit() and directory.is_dir() and not _alive(int(pid)):
+            shutil.rmtree(directory, ignore_errors=True)
+            removed.append(directory)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        # Someone else's process: alive, and its directory is not ours to judge.
+        return True
+    return True
+
+
 class Spool:
     """One private directory (mode 0700: it holds mail) for the contents of one pass.
 
@@ -75,9 +105,8 @@ class Spool:
     """
 
     def __init__(self, parent: Path | None = None) -> None:
-        self.directory = Path(
-            tempfile.mkdtemp(prefix=f"helpdesk-ingest-spool-{os.getpid()}-", dir=parent)
-        )
+        self.directory = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=parent))
+        remove_abandoned(self.directory.parent)
 
     def receive(self, download: Callable[[Callable[[bytes], object]], int]) -> SpooledBytes:
         """A message written to a new file by ``download`` (given the file's write method)."""
