@@ -31,14 +31,22 @@ HERE = Path(__file__).resolve().parent
 PROTOCOL_STEPS = ("after-retr", "after-commit", "after-dele", "before-quit")
 
 
+# Every fifth message is larger than the spool threshold, so kills also land while a message
+# goes through a file.
+SPOOL_OVER_BYTES = 64 * 1024
+LARGE_EVERY = 5
+
+
 def numbered_mail(number: int) -> bytes:
+    body = f"Body of case {number}.\r\n"
+    if number % LARGE_EVERY == 0:
+        body += f"Log line {number} of a long attachment pasted inline.\r\n" * 2000
     return (
         f"From: Customer {number} <c{number}@example.org>\r\n"
         f"To: support@example.com\r\n"
         f"Subject: Case {number}\r\n"
         f"Message-ID: <crash-{number}@example.org>\r\n"
-        f"\r\n"
-        f"Body of case {number}.\r\n"
+        f"\r\n{body}"
     ).encode()
 
 
@@ -50,6 +58,8 @@ class MatrixResult:
     stored_articles: int
     distinct_message_ids: int
     left_on_server: int
+    # Files and directories left in the spool after the final pass.
+    spool_leftovers: int
 
     @property
     def lost(self) -> int:
@@ -61,7 +71,11 @@ class MatrixResult:
 
 
 def write_config(
-    path: Path, database_url: str, dovecot: DovecotServer, account: MailboxAccount
+    path: Path,
+    database_url: str,
+    dovecot: DovecotServer,
+    account: MailboxAccount,
+    spool_dir: Path,
 ) -> Path:
     path.write_text(
         f'database_url = "{database_url}"\n'
@@ -69,6 +83,8 @@ def write_config(
         "migrate_on_start = true\n"
         "poll_interval_s = 0.2\n"
         "checkpoint_every = 7\n"
+        f"spool_over_bytes = {SPOOL_OVER_BYTES}\n"
+        f'spool_dir = "{spool_dir}"\n'
         "[[mailboxes]]\n"
         'name = "support"\n'
         f'host = "{dovecot.host}"\n'
@@ -129,7 +145,9 @@ def run_matrix(
     account = dovecot.new_mailbox()
     for number in range(1, messages + 1):
         dovecot.deliver(account, numbered_mail(number))
-    config = write_config(work_dir / "crash-matrix.toml", database_url, dovecot, account)
+    spool_dir = work_dir / "spool"
+    spool_dir.mkdir()
+    config = write_config(work_dir / "crash-matrix.toml", database_url, dovecot, account, spool_dir)
     kills = 0
     for step in PROTOCOL_STEPS:
         if dovecot.count(account):
@@ -155,6 +173,7 @@ def run_matrix(
         stored_articles=stored_articles,
         distinct_message_ids=distinct,
         left_on_server=dovecot.count(account),
+        spool_leftovers=len(list(spool_dir.iterdir())),
     )
 
 
@@ -200,9 +219,14 @@ def main() -> int:
     print(
         f"messages {result.delivered}, kills survived {result.kills}, "
         f"stored {result.stored_raw}, lost {result.lost}, duplicated {result.duplicated}, "
-        f"left on server {result.left_on_server}"
+        f"left on server {result.left_on_server}, left in the spool {result.spool_leftovers}"
     )
-    ok = result.lost == 0 and result.duplicated == 0 and result.left_on_server == 0
+    ok = (
+        result.lost == 0
+        and result.duplicated == 0
+        and result.left_on_server == 0
+        and result.spool_leftovers == 0
+    )
     return 0 if ok else 1
 
 

@@ -36,16 +36,19 @@ def crash_before_quit() -> None:
     Pop3Session.quit = quit_never  # type: ignore[method-assign]
 
 
-def crash_after_nth_message(owner: Any, name: str, position: int, victim: int) -> None:
-    """Wrap ``owner.name``, whose positional argument ``position`` is a sequence of messages."""
+def crash_after_nth_message(
+    owner: Any, name: str, position: int, victim: int, seen: list[int] | None = None
+) -> None:
+    """Wrap ``owner.name``, whose positional argument ``position`` is a sequence of messages
+    or a single message number; wrappers given the same ``seen`` count together."""
     real = getattr(owner, name)
-    seen = 0
+    counted = seen if seen is not None else [0]
 
     def call_then_die(*args: Any, **kwargs: Any) -> Any:
-        nonlocal seen
         result = real(*args, **kwargs)
-        seen += len(args[position])
-        if seen >= victim:
+        messages = args[position]
+        counted[0] += 1 if isinstance(messages, int) else len(messages)
+        if counted[0] >= victim:
             die()
         return result
 
@@ -59,7 +62,10 @@ if __name__ == "__main__":
     elif point.startswith("after-commit:"):
         crash_after_nth_message(poller, "store_group", 2, int(point.split(":", 1)[1]))
     elif point.startswith("after-retr:"):
-        crash_after_nth_message(Pop3Session, "retr_many", 1, int(point.split(":", 1)[1]))
+        victim, downloaded = int(point.split(":", 1)[1]), [0]
+        crash_after_nth_message(Pop3Session, "retr_many", 1, victim, downloaded)
+        # A message over the spool threshold is downloaded alone, into a file.
+        crash_after_nth_message(Pop3Session, "retr_into", 1, victim, downloaded)
     elif point.startswith("after-dele:"):
         crash_after_nth_message(Pop3Session, "dele_many", 1, int(point.split(":", 1)[1]))
     else:

@@ -18,3 +18,4 @@ def test_crash_matrix_loses_and_duplicates_nothing(
     assert result.stored_raw == result.delivered
     assert result.stored_articles == result.delivered
     assert result.left_on_server == 0
+    assert result.spool_leftovers == 0
