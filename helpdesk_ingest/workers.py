@@ -99,19 +99,33 @@ class InlinePreparer:
 
 class _Pending:
     def __init__(
-        self, pool: WorkerPool, raws: Sequence[Content], futures: list[Future[PreparedMessage]]
+        self,
+        pool: WorkerPool,
+        executor: ProcessPoolExecutor,
+        raws: Sequence[Content],
+        futures: list[Future[PreparedMessage]],
     ) -> None:
         self._pool = pool
+        self._executor = executor
         self._raws = raws
         self._futures = futures
 
     def results(self) -> list[PreparedMessage]:
         prepared = []
+        broken = False
         for raw, future in zip(self._raws, self._futures, strict=True):
             try:
                 prepared.append(future.result())
+                continue
             except BrokenProcessPool:
-                prepared.append(self._pool.prepare_alone(raw))
+                pass
+            if not broken:
+                broken = True
+                log.error("workers_broken", messages=len(self._raws))
+                # Retire the pool these were handed to before anything is tried again, so
+                # the tries alone below run in a working pool and a death there names its message.
+                self._pool._replace(self._executor)
+            prepared.append(self._pool.prepare_alone(raw))
         return prepared
 
     def settle(self) -> None:
@@ -158,7 +172,7 @@ class WorkerPool:
         except BrokenProcessPool:
             self._replace(executor)
             return _Done([self.prepare_alone(raw) for raw in raws])
-        return _Pending(self, raws, futures)
+        return _Pending(self, executor, raws, futures)
 
     def prepare_alone(self, raw: Content) -> PreparedMessage:
         """After a worker died: this message by itself in a fresh pool, so a crash names it."""

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from helpdesk_ingest.hygiene import HygieneSettings
 from helpdesk_ingest.message import ParsedMessage, ParseFailure
@@ -66,6 +67,24 @@ def test_a_message_that_kills_its_worker_is_quarantined_and_the_rest_prepared(
     assert prepared[1].sha256 == sha256_hex(CRASH)
     # The pool was rebuilt and goes on working.
     assert subjects(list(pool.submit([message(5)]).results())) == ["case 5"]
+
+
+def test_only_the_message_that_kills_its_worker_is_reported_dying(pool: WorkerPool) -> None:
+    raws = [message(1), CRASH, message(3)]
+    with capture_logs() as logs:
+        pool.submit(raws).results()
+    reported = [
+        (entry["event"], entry.get("size"), entry.get("attempt"))
+        for entry in logs
+        if entry["event"] in {"workers_broken", "worker_died"}
+    ]
+    # The group's pool broke once; then each message was tried alone in a working pool, and
+    # only the culprit died there, twice.
+    assert reported == [
+        ("workers_broken", None, None),
+        ("worker_died", len(CRASH), 1),
+        ("worker_died", len(CRASH), 2),
+    ]
 
 
 def test_zero_workers_prepares_inline() -> None:
