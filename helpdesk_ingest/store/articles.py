@@ -60,6 +60,9 @@ def add_inbound_article(
     contact: Contact | None,
     parsed: ParsedMessage,
     now: datetime,
+    flags: list[str] | None = None,
+    is_auto_reply: bool = False,
+    is_bounce: bool = False,
 ) -> Article:
     sender = parsed.from_address
     article = Article(
@@ -82,6 +85,9 @@ def add_inbound_article(
         signature=db_text(parsed.signature) or None,
         sent_at=parsed.date,
         defects=list(parsed.defects),
+        flags=flags or [],
+        is_auto_reply=is_auto_reply,
+        is_bounce=is_bounce,
         created_at=now,
     )
     session.add(article)

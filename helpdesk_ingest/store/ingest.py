@@ -333,13 +333,18 @@ def _store_article(
     # Added once the ticket has its id, so the row is inserted complete rather than updated.
     raw_row = _add_raw(session, mailbox, raw, sha256, now, ticket.id)
     session.flush()
+    # What the classifier found goes into the article's INSERT: no second statement to add it.
     article = add_inbound_article(
-        session, ticket=ticket, raw_row=raw_row, contact=contact, parsed=parsed, now=now
+        session,
+        ticket=ticket,
+        raw_row=raw_row,
+        contact=contact,
+        parsed=parsed,
+        now=now,
+        flags=[*classification.flags, *_bounce_flags(classification)],
+        is_auto_reply=classification.kind == "auto-reply",
+        is_bounce=classification.kind == "bounce",
     )
-    article.flags = [*classification.flags, *_bounce_flags(classification)]
-    article.is_auto_reply = classification.kind == "auto-reply"
-    article.is_bounce = classification.kind == "bounce"
-    session.flush()
     return IngestOutcome(
         "ingested",
         ticket_number=ticket.number,
