@@ -75,16 +75,18 @@ def write_config(
     database_url: str,
     dovecot: DovecotServer,
     account: MailboxAccount,
-    spool_dir: Path,
+    spool_dir: Path | None = None,
 ) -> Path:
+    spooling = (
+        f'spool_over_bytes = {SPOOL_OVER_BYTES}\nspool_dir = "{spool_dir}"\n' if spool_dir else ""
+    )
     path.write_text(
         f'database_url = "{database_url}"\n'
         'log_format = "json"\n'
         "migrate_on_start = true\n"
         "poll_interval_s = 0.2\n"
         "checkpoint_every = 7\n"
-        f"spool_over_bytes = {SPOOL_OVER_BYTES}\n"
-        f'spool_dir = "{spool_dir}"\n'
+        f"{spooling}"
         "[[mailboxes]]\n"
         'name = "support"\n'
         f'host = "{dovecot.host}"\n'

@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from structlog.testing import capture_logs
 
+from helpdesk_ingest import workers
 from helpdesk_ingest.hygiene import HygieneSettings
 from helpdesk_ingest.message import ParsedMessage, ParseFailure
 from helpdesk_ingest.parsing import ParseLimits
@@ -69,7 +71,12 @@ def test_a_message_that_kills_its_worker_is_quarantined_and_the_rest_prepared(
     assert subjects(list(pool.submit([message(5)]).results())) == ["case 5"]
 
 
-def test_only_the_message_that_kills_its_worker_is_reported_dying(pool: WorkerPool) -> None:
+def test_only_the_message_that_kills_its_worker_is_reported_dying(
+    pool: WorkerPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A daemon run earlier in this process may have cached the module's logger with its own
+    # configuration (cache_logger_on_first_use); a fresh one logs where capture_logs listens.
+    monkeypatch.setattr(workers, "log", structlog.get_logger("helpdesk_ingest.workers"))
     raws = [message(1), CRASH, message(3)]
     with capture_logs() as logs:
         pool.submit(raws).results()
