@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk_ingest.poll_options import PollOptions
 from helpdesk_ingest.pop3 import Pop3Error, Pop3Session
-from helpdesk_ingest.spool import Content, Spool, size_of
+from helpdesk_ingest.spool import Content, Spool, SpoolError, size_of
 from helpdesk_ingest.store.ingest import IngestOutcome
 from helpdesk_ingest.store.polls import finish_poll_run, start_poll_run
 from helpdesk_ingest.storing import (
@@ -306,10 +306,9 @@ def poll_mailbox(
             log.error("poll_failed", reason="database-unavailable", error=exc.__class__.__name__)
             return PollResult(mailbox, "failed", counts, error="database unavailable")
         log.info("poll_started", poll_run=run_id)
-        with Spool(options.spool_dir) as spool:
-            outcome, left, error, failure = _run_sessions(
-                mailbox, open_session, sessions, options, counts, stop, preparer, spool
-            )
+        outcome, left, error, failure = _run_sessions(
+            mailbox, open_session, sessions, options, counts, stop, preparer
+        )
         result = PollResult(
             mailbox, outcome, counts, left, error, round(time.perf_counter() - started, 3), failure
         )
@@ -341,27 +340,31 @@ def _run_sessions(
     counts: PollCounts,
     stop: threading.Event,
     preparer: Preparer,
-    spool: Spool,
 ) -> tuple[PollOutcome, int | None, str | None, Exception | None]:
     left: int | None = None
     try:
-        while not stop.is_set():
-            budget = min(options.checkpoint_every, options.max_messages - counts.fetched)
-            if budget <= 0:
-                break
-            deleted_before = counts.deleted
-            with open_session() as pop:
-                listed, handled = _drain_one_session(
-                    pop, sessions, mailbox, options, counts, budget, stop, preparer, spool
-                )
-                pop.quit()
-            left = listed - (counts.deleted - deleted_before)
-            if handled:
-                log.info("checkpoint", handled=handled, left_on_server=left)
-            # Stop when the mailbox is empty, or when a session deleted nothing (the server refuses
-            # DELE): reconnecting would only fetch the same messages again.
-            if listed <= handled or counts.deleted == deleted_before:
-                break
+        with Spool(options.spool_dir) as spool:
+            while not stop.is_set():
+                budget = min(options.checkpoint_every, options.max_messages - counts.fetched)
+                if budget <= 0:
+                    break
+                deleted_before = counts.deleted
+                with open_session() as pop:
+                    listed, handled = _drain_one_session(
+                        pop, sessions, mailbox, options, counts, budget, stop, preparer, spool
+                    )
+                    pop.quit()
+                left = listed - (counts.deleted - deleted_before)
+                if handled:
+                    log.info("checkpoint", handled=handled, left_on_server=left)
+                # Stop when the mailbox is empty, or when a session deleted nothing (the server
+                # refuses DELE): reconnecting would only fetch the same messages again.
+                if listed <= handled or counts.deleted == deleted_before:
+                    break
+    except SpoolError as exc:
+        # Disk full or the directory gone: the message being downloaded stays on the server.
+        log.error("spool_failed", error=str(exc))
+        return "failed", left, f"SpoolError: {exc}", exc
     except DatabaseUnavailable as exc:
         log.error("database_unavailable", error=str(exc))
         return "failed", left, "database unavailable; undeleted messages stay on the server", exc

@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass
 
 from helpdesk_ingest.hygiene import Classification, HygieneSettings, classify
-from helpdesk_ingest.message import ParsedMessage, ParseFailure
+from helpdesk_ingest.message import Attachment, ParsedMessage, ParseFailure
 from helpdesk_ingest.parsing import ParseLimits, parse_message
 from helpdesk_ingest.parsing.oversize import header_section
 from helpdesk_ingest.spool import Content, SpooledBytes, write_beside
@@ -74,12 +74,20 @@ def _attachments_spooled(
     parsed: ParsedMessage, message: SpooledBytes, over_bytes: int
 ) -> ParsedMessage:
     attachments = tuple(
-        dataclasses.replace(attachment, content=write_beside(message, attachment.content))
-        if isinstance(attachment.content, bytes) and len(attachment.content) > over_bytes
-        else attachment
+        _spooled(attachment, message) if attachment.size > over_bytes else attachment
         for attachment in parsed.attachments
     )
     return dataclasses.replace(parsed, attachments=attachments)
+
+
+def _spooled(attachment: Attachment, message: SpooledBytes) -> Attachment:
+    if not isinstance(attachment.content, bytes):
+        return attachment
+    try:
+        return dataclasses.replace(attachment, content=write_beside(message, attachment.content))
+    except OSError:
+        # A full disk costs memory here, not the message: the bytes cross to the daemon.
+        return attachment
 
 
 def prepare_failed(raw: Content, reason: str, detail: str) -> PreparedMessage:

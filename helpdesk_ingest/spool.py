@@ -69,6 +69,10 @@ def write_beside(neighbour: SpooledBytes, content: bytes, suffix: str = ".bin") 
 _PREFIX = "helpdesk-ingest-spool-"
 
 
+class SpoolError(Exception):
+    """The spool cannot take a file: the disk is full, or the directory is gone or read-only."""
+
+
 def remove_abandoned(parent: Path) -> list[Path]:
     """Remove the spool directories of daemons that died without cleaning up (SIGKILL, OOM).
 
@@ -105,15 +109,29 @@ class Spool:
     """
 
     def __init__(self, parent: Path | None = None) -> None:
-        self.directory = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=parent))
+        try:
+            self.directory = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=parent))
+        except OSError as exc:
+            where = parent or tempfile.gettempdir()
+            raise SpoolError(f"cannot make a spool directory in {where}: {exc.strerror}") from exc
         remove_abandoned(self.directory.parent)
 
     def receive(self, download: Callable[[Callable[[bytes], object]], int]) -> SpooledBytes:
-        """A message written to a new file by ``download`` (given the file's write method)."""
-        path = Path(tempfile.mkdtemp(dir=self.directory)) / "message.eml"
+        """A message written to a new file by ``download`` (given the file's write method).
+
+        Raises SpoolError when the file cannot be written (disk full, directory gone); what
+        ``download`` raises of its own passes through. Either way no file is left.
+        """
+        try:
+            path = Path(tempfile.mkdtemp(dir=self.directory)) / "message.eml"
+        except OSError as exc:
+            raise SpoolError(f"cannot write to the spool {self.directory}: {exc.strerror}") from exc
         try:
             with path.open("wb") as target:
                 size = download(target.write)
+        except OSError as exc:
+            shutil.rmtree(path.parent, ignore_errors=True)
+            raise SpoolError(f"cannot write to the spool {self.directory}: {exc.strerror}") from exc
         except BaseException:
             shutil.rmtree(path.parent, ignore_errors=True)
             raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from structlog.testing import capture_logs
 
 from helpdesk_ingest import poller, storing
 from helpdesk_ingest.parsing import ParseLimits
@@ -278,6 +280,53 @@ def test_a_spooled_message_the_database_refused_stays_on_the_server_and_leaves_n
     result = poll_mailbox("support", box.open, sqlite_sessions, spooling)
     assert result.outcome == "failed"
     assert box.messages == [big_mail(1), big_mail(2)]
+    assert list(spool_dir.iterdir()) == []
+
+
+def test_a_spool_that_cannot_be_made_fails_the_pass_and_deletes_nothing(
+    sqlite_sessions: sessionmaker[Session], journal: list[str], tmp_path: Path
+) -> None:
+    box = FakeMailbox([mail(1), big_mail(2)], journal)
+    missing = tmp_path / "no-such-directory"
+    with capture_logs() as logs:
+        result = poll_mailbox("support", box.open, sqlite_sessions, options(spool_dir=missing))
+    assert result.outcome == "failed"
+    assert result.error is not None
+    assert "spool" in result.error
+    assert str(missing) in result.error
+    assert box.messages == [mail(1), big_mail(2)]
+    assert [entry["event"] for entry in logs if entry["event"] == "spool_failed"] == [
+        "spool_failed"
+    ]
+
+
+def test_a_full_disk_while_spooling_leaves_the_message_on_the_server(
+    sqlite_sessions: sessionmaker[Session],
+    journal: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_retr_into = FakeSession.retr_into
+
+    def disk_fills_up(self: FakeSession, number: int, write: Callable[[bytes], object]) -> int:
+        def write_until_full(data: bytes) -> object:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        return real_retr_into(self, number, write_until_full)
+
+    monkeypatch.setattr(FakeSession, "retr_into", disk_fills_up)
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    box = FakeMailbox([mail(1), big_mail(2), mail(3)], journal)
+    spooling = options(spool_over_bytes=1024, spool_dir=spool_dir)
+    result = poll_mailbox("support", box.open, sqlite_sessions, spooling)
+    assert result.outcome == "failed"
+    assert result.error is not None
+    assert "No space left on device" in result.error
+    # The session broke in the middle of a reply, so no DELE could follow: the group downloaded
+    # before is not stored either, and every message stays for the next pass.
+    assert box.messages == [mail(1), big_mail(2), mail(3)]
+    assert count(sqlite_sessions, RawMessage) == 0
     assert list(spool_dir.iterdir()) == []
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from pathlib import Path
 
+import pytest
+
+from helpdesk_ingest import prepare as prepare_module
 from helpdesk_ingest.hygiene import HygieneSettings
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.parsing import ParseLimits
@@ -69,3 +73,22 @@ def test_a_spooled_message_is_read_from_its_file_and_its_large_attachment_spoole
         assert tiny.content == b"tiny"
         Spool.release(spooled)
         assert not big.content.path.exists()
+
+
+def test_an_attachment_that_cannot_be_spooled_stays_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(*args: object) -> SpooledBytes:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(prepare_module, "write_beside", disk_full)
+    message = MIMEMultipart()
+    message["From"] = "ann@example.org"
+    message.attach(MIMEText("see the dump"))
+    message.attach(MIMEApplication(b"x" * 100_000, Name="dump.bin"))
+    with Spool(tmp_path) as spool:
+        settings = PrepareSettings(ParseLimits(), HygieneSettings(), spool_over_bytes=64 * 1024)
+        prepared = prepare(spool.write(message.as_bytes()), settings)
+    assert isinstance(prepared.parsed, ParsedMessage)
+    (attachment,) = prepared.parsed.attachments
+    assert attachment.content == b"x" * 100_000

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from helpdesk_ingest.spool import Spool, remove_abandoned, size_of, write_beside
+from helpdesk_ingest.pop3 import Pop3ConnectionError
+from helpdesk_ingest.spool import Spool, SpoolError, remove_abandoned, size_of, write_beside
 
 
 def test_a_spool_directory_is_private_and_goes_on_close(tmp_path: Path) -> None:
@@ -33,14 +36,31 @@ def test_release_removes_a_message_and_what_was_written_beside_it(tmp_path: Path
         Spool.release(b"in memory")
 
 
-def test_a_failed_download_leaves_no_file(tmp_path: Path) -> None:
-    def broken_download(write: object) -> int:
-        raise OSError("connection reset")
+def test_a_failed_download_leaves_no_file_and_its_error_passes_through(tmp_path: Path) -> None:
+    def dropped(write: Callable[[bytes], object]) -> int:
+        write(b"half a message")
+        raise Pop3ConnectionError("connection closed in the middle of a reply")
 
     with Spool(tmp_path) as spool:
-        with pytest.raises(OSError, match="connection reset"):
-            spool.receive(broken_download)
+        with pytest.raises(Pop3ConnectionError):
+            spool.receive(dropped)
         assert list(spool.directory.iterdir()) == []
+
+
+def test_a_full_disk_is_a_spool_error_naming_the_directory(tmp_path: Path) -> None:
+    def onto_a_full_disk(write: Callable[[bytes], object]) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with Spool(tmp_path) as spool:
+        with pytest.raises(SpoolError, match="No space left on device") as caught:
+            spool.receive(onto_a_full_disk)
+        assert str(spool.directory) in str(caught.value)
+        assert list(spool.directory.iterdir()) == []
+
+
+def test_a_spool_in_a_missing_directory_is_a_spool_error(tmp_path: Path) -> None:
+    with pytest.raises(SpoolError, match="cannot make a spool directory"):
+        Spool(tmp_path / "gone")
 
 
 def test_the_spool_of_a_killed_daemon_is_removed_by_the_next_one(tmp_path: Path) -> None:
