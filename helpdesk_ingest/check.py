@@ -1,8 +1,10 @@
-"""`helpdesk-ingest check`: can each mailbox and the database be used? Changes nothing."""
+"""`helpdesk-ingest check`: can the mailboxes, database and spool be used? Changes nothing."""
 
 from __future__ import annotations
 
+import shutil
 import ssl
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from helpdesk_ingest.connect import open_mailbox
 from helpdesk_ingest.pop3 import Pop3Error, Pop3InUseError, Pop3Session
 from helpdesk_ingest.pop3.tls import format_pin, spki_sha256
 from helpdesk_ingest.runtime import safe_database_url
+from helpdesk_ingest.spool import Spool, SpoolError
 from helpdesk_ingest.store.database import make_engine
 from helpdesk_ingest.store.migrations import schema_status
 
@@ -114,7 +117,19 @@ def check_database(settings: Settings) -> CheckLine:
     )
 
 
+def check_spool(settings: Settings) -> CheckLine:
+    """Large messages need the spool: a directory can be made and written there."""
+    try:
+        with Spool(settings.spool_dir) as spool:
+            spool.write(b"helpdesk-ingest check\r\n")
+            where = f"spool {spool.directory.parent}"
+            free = shutil.disk_usage(spool.directory).free
+    except SpoolError as exc:
+        return CheckLine(f"spool {settings.spool_dir or tempfile.gettempdir()}", False, str(exc))
+    return CheckLine(where, True, f"writable, {free // (1024 * 1024)} MiB free")
+
+
 def run_check(settings: Settings) -> list[CheckLine]:
-    lines = [check_database(settings)]
+    lines = [check_database(settings), check_spool(settings)]
     lines.extend(check_mailbox(mailbox) for mailbox in settings.mailboxes if mailbox.enabled)
     return lines

@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     poll = add("poll", _cmd_poll, "one pass over every mailbox, then exit (1 if any failed)")
     poll.add_argument("--mailbox", action="append", help="only this mailbox (repeatable)")
     add("migrate", _cmd_migrate, "bring the database schema up to date")
-    add("check", _cmd_check, "test every mailbox login and the database; changes nothing")
+    add("check", _cmd_check, "test the mailbox logins, the database and the spool; changes nothing")
     add("health", _cmd_health, "exit 0 when every mailbox had a recent successful poll")
     parse = add("parse", _cmd_parse, "print what the parser makes of message files, as JSON")
     parse.add_argument("files", nargs="+", type=Path, metavar="FILE")

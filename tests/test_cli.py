@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import structlog
 
+from helpdesk_ingest.check import check_spool
 from helpdesk_ingest.cli import main
+from helpdesk_ingest.config import load_settings
 
 CUSTOMER_MAIL = (
     b"From: =?utf-8?q?J=C3=BCrgen_M=C3=BCller?= <jm@example.org>\r\n"
@@ -113,7 +115,24 @@ def test_check_reports_unreachable_mailbox(
     assert main(["--config", str(config), "check"]) == 1
     out = capsys.readouterr().out
     assert "ok    database" in out
+    assert "ok    spool " in out
+    assert "MiB free" in out
     assert "FAIL  mailbox support (127.0.0.1:1 tls)" in out
+
+
+def test_check_reports_a_spool_directory_that_is_gone(tmp_path: Path) -> None:
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    config = config_file(tmp_path, tmp_path / "helpdesk.db")
+    config.write_text(f'spool_dir = "{spool_dir}"\n' + config.read_text())
+    settings = load_settings(config)
+    assert check_spool(settings).ok
+    # Removed after start-up found it: `check` says so, as the daemon's next pass would.
+    spool_dir.rmdir()
+    line = check_spool(settings)
+    assert not line.ok
+    assert "cannot make a spool directory" in line.text
+    assert str(spool_dir) in line.text
 
 
 def test_demo_makes_tickets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
