@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -83,10 +84,20 @@ def remove_abandoned(parent: Path) -> list[Path]:
     removed = []
     for directory in parent.glob(f"{_PREFIX}*-*"):
         pid = directory.name.removeprefix(_PREFIX).partition("-")[0]
-        if pid.isdigit() and directory.is_dir() and not _alive(int(pid)):
+        if pid.isdigit() and _ours(directory) and not _alive(int(pid)):
             shutil.rmtree(directory, ignore_errors=True)
             removed.append(directory)
     return removed
+
+
+def _ours(directory: Path) -> bool:
+    # In a shared temporary directory anyone can make a look-alike: only a real directory (no
+    # symbolic link) of this user is a spool this daemon may have left.
+    try:
+        status = directory.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(status.st_mode) and status.st_uid == os.getuid()
 
 
 def _alive(pid: int) -> bool:

@@ -86,3 +86,14 @@ def test_the_spool_of_a_killed_daemon_is_removed_by_the_next_one(tmp_path: Path)
         assert not abandoned.exists()
         assert live.directory.exists()
         assert remove_abandoned(tmp_path) == []
+
+
+def test_look_alikes_in_a_shared_directory_are_left_alone(tmp_path: Path) -> None:
+    target = tmp_path / "precious"
+    target.mkdir()
+    (target / "file").write_text("keep")
+    # A dead pid (beyond pid_max), as a symbolic link to someone's directory.
+    (tmp_path / "helpdesk-ingest-spool-99999999-link").symlink_to(target)
+    (tmp_path / "helpdesk-ingest-spool-99999999-file").write_text("not a directory")
+    assert remove_abandoned(tmp_path) == []
+    assert (target / "file").read_text() == "keep"
