@@ -21,9 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk_ingest.message import ParseFailure
-from helpdesk_ingest.parsing import parse_message
 from helpdesk_ingest.poll_options import PollOptions
-from helpdesk_ingest.prepare import sha256_hex
+from helpdesk_ingest.prepare import prepare
 from helpdesk_ingest.store.models import QuarantinedMessage
 from helpdesk_ingest.store.quarantine_ops import (
     QuarantineEntry,
@@ -83,14 +82,16 @@ def retry_one(
         if row.released_at is not None:
             return RetryResult(quarantine_id, "released", f"already at {row.released_at:%F %T}")
         mailbox, raw = row.mailbox, row.content
-    parsed = parse_message(raw)
-    if isinstance(parsed, ParseFailure):
-        return RetryResult(quarantine_id, "unparseable", f"{parsed.reason}: {parsed.detail}")
-    sha256 = sha256_hex(raw)
     options = options_for.get(mailbox)
     if options is None:
-        # Queue, routing and hygiene come from the mailbox's settings.
+        # Queue, routing, hygiene and parse limits come from the mailbox's settings.
         return RetryResult(quarantine_id, "failed", f"mailbox {mailbox} is not configured")
+    # Prepared as the poller prepares it: the same limits, the same classification.
+    prepared = prepare(raw, options.prepare_settings())
+    parsed = prepared.parsed
+    if isinstance(parsed, ParseFailure):
+        return RetryResult(quarantine_id, "unparseable", f"{parsed.reason}: {parsed.detail}")
+    sha256 = prepared.sha256
     try:
         with sessions.begin() as session:
             held = session.get_one(QuarantinedMessage, quarantine_id, with_for_update=True)
@@ -99,7 +100,9 @@ def retry_one(
             # Released first, so the store no longer sees these bytes as quarantined.
             held.released_at = datetime.now(UTC)
             session.flush()
-            outcome = ingest_parsed(session, mailbox, raw, sha256, parsed, options)
+            outcome = ingest_parsed(
+                session, mailbox, raw, sha256, parsed, options, prepared.classification
+            )
             if outcome.kind == "quarantined":
                 raise _HeldAgain(outcome.reason or "quarantined")
     except _HeldAgain as exc:

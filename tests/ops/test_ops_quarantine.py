@@ -130,6 +130,21 @@ def test_retry_of_an_unparseable_message_leaves_it_held(
     assert count(sessions, RawMessage) == 0
 
 
+def test_retry_uses_the_configured_parse_limits(
+    config_file: Path, sessions: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    big = customer_mail(5).replace(b"Please help", b"A long story. " * 400 + b"Please help")
+    entry = hold(sessions, big, "store-error")
+    config_file.write_text("max_message_bytes = 2048\n" + config_file.read_text())
+    assert quarantine(config_file, "retry", str(entry)) == 0
+    assert f"{entry}: ingested ticket" in capsys.readouterr().out
+    with sessions() as session:
+        article = session.scalars(select(Article)).one()
+    # Over the mailbox's limit: a ticket from the headers, as the poller would have made it.
+    assert "over-size-limit" in article.defects
+    assert "A long story" not in article.body_text
+
+
 def test_retry_all_takes_every_pending_message(
     config_file: Path, sessions: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
 ) -> None:
