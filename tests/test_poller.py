@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Any
 
 import pytest
+import structlog
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -284,8 +285,14 @@ def test_a_spooled_message_the_database_refused_stays_on_the_server_and_leaves_n
 
 
 def test_a_spool_that_cannot_be_made_fails_the_pass_and_deletes_nothing(
-    sqlite_sessions: sessionmaker[Session], journal: list[str], tmp_path: Path
+    sqlite_sessions: sessionmaker[Session],
+    journal: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A daemon run earlier in this process may have cached the module's logger with its own
+    # configuration (cache_logger_on_first_use); a fresh one logs where capture_logs listens.
+    monkeypatch.setattr(poller, "log", structlog.get_logger("helpdesk_ingest.poller"))
     box = FakeMailbox([mail(1), big_mail(2)], journal)
     missing = tmp_path / "no-such-directory"
     with capture_logs() as logs:
