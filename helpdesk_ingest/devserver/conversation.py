@@ -165,6 +165,8 @@ class Conversation:
             names.append("SASL " + " ".join(self.setup.sasl_mechanisms))
         if not faults.no_uidl:
             names.append("UIDL")
+        if faults.announced_login_delay_s is not None:
+            names.append(f"LOGIN-DELAY {faults.announced_login_delay_s}")
         tls_pending = self.setup.security == "starttls" and not isinstance(self.sock, ssl.SSLSocket)
         if tls_pending and not faults.no_stls and self._session is None:
             names.append("STLS")

@@ -19,3 +19,5 @@ class Faults:
     no_stls: bool = False
     in_use: bool = False
     login_delay: bool = False
+    # Seconds announced as the LOGIN-DELAY capability (RFC 2449); None announces none.
+    announced_login_delay_s: int | None = None

@@ -50,7 +50,12 @@ class Pop3InUseError(Pop3ServerError):
 
 
 class Pop3LoginDelayError(Pop3ServerError):
-    """The server wants a pause between logins ([LOGIN-DELAY], RFC 2449)."""
+    """The server wants a pause between logins ([LOGIN-DELAY], RFC 2449).
+
+    ``announced_delay_s`` is the pause its LOGIN-DELAY capability named, when it named one.
+    """
+
+    announced_delay_s: float | None = None
 
 
 class Pop3SysTempError(Pop3ServerError):

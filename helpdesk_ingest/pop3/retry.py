@@ -55,7 +55,7 @@ def retry_decision(
 ) -> RetryDecision:
     """The decision after the ``attempt``-th failure in a row (1 for the first).
 
-    ``login_delay_s`` is the server's LOGIN-DELAY capability, when it announced one.
+    ``login_delay_s`` overrides the LOGIN-DELAY capability the error carries from its session.
     """
     rng = rng or random.Random()
     if isinstance(exc, Pop3PlaintextRefused):
@@ -66,7 +66,8 @@ def retry_decision(
         delay = _backoff(attempt, IN_USE_BASE_S, IN_USE_CAP_S, rng)
         return RetryDecision(True, delay, "maildrop locked by another session", "pop3_in_use")
     if isinstance(exc, Pop3LoginDelayError):
-        delay = max(login_delay_s or 0.0, LOGIN_DELAY_DEFAULT_S) * rng.uniform(1.0, 1.1)
+        announced = login_delay_s if login_delay_s is not None else exc.announced_delay_s
+        delay = max(announced or 0.0, LOGIN_DELAY_DEFAULT_S) * rng.uniform(1.0, 1.1)
         return RetryDecision(
             True, delay, "server asks for a pause between logins", "pop3_login_delay"
         )

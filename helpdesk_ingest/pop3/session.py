@@ -20,6 +20,7 @@ from helpdesk_ingest.pop3 import tls
 from helpdesk_ingest.pop3.errors import (
     Pop3ConnectionError,
     Pop3Error,
+    Pop3LoginDelayError,
     Pop3PlaintextRefused,
     Pop3ProtocolError,
     Pop3ServerError,
@@ -266,7 +267,17 @@ class Pop3Session:
             raise Pop3PlaintextRefused(
                 f"not sending credentials to {self.endpoint.where}: the connection is not TLS"
             )
-        authenticator.authenticate(self)
+        try:
+            authenticator.authenticate(self)
+        except Pop3LoginDelayError as exc:
+            exc.announced_delay_s = self.login_delay_s
+            raise
+
+    @property
+    def login_delay_s(self) -> int | None:
+        """The minimum pause between logins the server announced (LOGIN-DELAY n), if any."""
+        arguments = self.capabilities.get("LOGIN-DELAY", ())
+        return int(arguments[0]) if arguments and arguments[0].isdigit() else None
 
     def stat(self) -> tuple[int, int]:
         text = self.command("STAT")

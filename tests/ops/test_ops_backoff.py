@@ -134,6 +134,24 @@ def test_in_use_in_a_real_pass_waits_as_decided_for_in_use(sqlite_url: str, tmp_
     assert 30.0 <= delay <= 60.0
 
 
+def test_login_delay_in_a_real_pass_waits_as_long_as_the_server_announced(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    faults = Faults(login_delay=True, announced_login_delay_s=1800)
+    with DevPop3Server(faults=faults) as server:
+        runtime = runtime_for(server, sqlite_url, tmp_path)
+        try:
+            result = runtime.poll(runtime.settings.mailbox("support"))
+            delay = runtime.observe(result)
+        finally:
+            runtime.engine.dispose()
+    assert isinstance(result.exception, Pop3LoginDelayError)
+    assert result.exception.announced_delay_s == 1800
+    assert delay is not None
+    # The server's 30 minutes, not the daemon's own 5-minute minimum.
+    assert 30 * MINUTE <= delay <= 33 * MINUTE
+
+
 def test_a_successful_pass_carries_no_exception(sqlite_url: str, tmp_path: Path) -> None:
     with DevPop3Server() as server:
         runtime = runtime_for(server, sqlite_url, tmp_path)

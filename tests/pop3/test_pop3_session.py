@@ -13,6 +13,7 @@ from helpdesk_ingest.pop3 import (
     Pop3AuthError,
     Pop3ConnectionError,
     Pop3InUseError,
+    Pop3LoginDelayError,
     Pop3ProtocolError,
     Pop3ServerError,
     Pop3Session,
@@ -217,6 +218,26 @@ def test_login_delay_is_not_a_credential_problem(
         logged_in(server)
     assert caught.value.resp_code == "LOGIN-DELAY"
     assert not isinstance(caught.value, Pop3AuthError)
+
+
+def test_a_login_delay_refusal_carries_the_delay_the_server_announced(
+    start_server: StartServer, logged_in: LoggedIn
+) -> None:
+    server = start_server(faults=Faults(login_delay=True, announced_login_delay_s=900))
+
+    with pytest.raises(Pop3LoginDelayError) as caught:
+        logged_in(server)
+    assert caught.value.announced_delay_s == 900
+
+
+def test_a_login_delay_refusal_without_an_announcement_carries_none(
+    start_server: StartServer, logged_in: LoggedIn
+) -> None:
+    server = start_server(faults=Faults(login_delay=True))
+
+    with pytest.raises(Pop3LoginDelayError) as caught:
+        logged_in(server)
+    assert caught.value.announced_delay_s is None
 
 
 def test_wrong_password_never_shows_the_password(
