@@ -89,6 +89,11 @@ class _InFlight:
     # The group's size as LIST reported it.
     listed_bytes: int
 
+    def release(self) -> None:
+        """Remove the group's spooled files: stored, or left on the server, it is done with."""
+        for raw in self.raws:
+            Spool.release(raw)
+
 
 def _listed_size(group: Sequence[tuple[int, int]]) -> int:
     """The size of a group of (number, size) pairs, as LIST reported it."""
@@ -155,22 +160,6 @@ def _download(
     counts.bytes += sum(size_of(raw) for raw in raws)
     numbers = [number for number, _ in group]
     return _InFlight(numbers, raws, preparer.submit(raws), started, _listed_size(group))
-
-
-def _finish_group(
-    pop: Pop3Session,
-    flight: _InFlight,
-    sessions: sessionmaker[Session],
-    mailbox: str,
-    options: PollOptions,
-    counts: PollCounts,
-) -> None:
-    try:
-        _store_then_delete(pop, flight, sessions, mailbox, options, counts)
-    finally:
-        # Stored, or left on the server for the next pass: either way its files are done with.
-        for raw in flight.raws:
-            Spool.release(raw)
 
 
 def _store_then_delete(
@@ -257,7 +246,10 @@ def _drain_one_session(
     def store_oldest() -> None:
         nonlocal handled
         flight = waiting.popleft()
-        _finish_group(pop, flight, sessions, mailbox, options, counts)
+        try:
+            _store_then_delete(pop, flight, sessions, mailbox, options, counts)
+        finally:
+            flight.release()
         handled += len(flight.numbers)
 
     try:
@@ -275,8 +267,7 @@ def _drain_one_session(
         for flight in waiting:
             # Left on the server: once its worker is done with the files, they can go.
             flight.preparation.settle()
-            for raw in flight.raws:
-                Spool.release(raw)
+            flight.release()
     return len(listing), handled
 
 

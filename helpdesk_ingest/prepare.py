@@ -16,7 +16,7 @@ from helpdesk_ingest.hygiene import Classification, HygieneSettings, classify
 from helpdesk_ingest.message import Attachment, ParsedMessage, ParseFailure
 from helpdesk_ingest.parsing import ParseLimits, parse_message
 from helpdesk_ingest.parsing.oversize import header_section
-from helpdesk_ingest.spool import Content, SpooledBytes, write_beside
+from helpdesk_ingest.spool import Content, SpooledBytes, in_memory, write_beside
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,7 @@ def sha256_hex(raw: Content) -> str:
 
 def prepare(content: Content, settings: PrepareSettings) -> PreparedMessage:
     """Hash, parse and classify a message; a failure of a step is a ParseFailure, not raised."""
-    raw = content if isinstance(content, bytes) else content.read()
+    raw = in_memory(content)
     sha256 = sha256_hex(raw)
     parsed = parse_message(raw, settings.limits)
     if isinstance(parsed, ParseFailure):

@@ -59,9 +59,9 @@ def in_memory(content: Content) -> bytes:
     return content if isinstance(content, bytes) else content.read()
 
 
-def write_beside(neighbour: SpooledBytes, content: bytes, suffix: str = ".bin") -> SpooledBytes:
+def write_beside(neighbour: SpooledBytes, content: bytes) -> SpooledBytes:
     """``content`` in a new file in ``neighbour``'s directory, so both go when that does."""
-    descriptor, name = tempfile.mkstemp(suffix=suffix, dir=neighbour.path.parent)
+    descriptor, name = tempfile.mkstemp(suffix=".bin", dir=neighbour.path.parent)
     with os.fdopen(descriptor, "wb") as target:
         target.write(content)
     return SpooledBytes(Path(name), len(content))
@@ -133,18 +133,17 @@ class Spool:
         Raises SpoolError when the file cannot be written (disk full, directory gone); what
         ``download`` raises of its own passes through. Either way no file is left.
         """
+        path: Path | None = None
         try:
             path = Path(tempfile.mkdtemp(dir=self.directory)) / "message.eml"
-        except OSError as exc:
-            raise SpoolError(f"cannot write to the spool {self.directory}: {exc.strerror}") from exc
-        try:
             with path.open("wb") as target:
                 size = download(target.write)
-        except OSError as exc:
-            shutil.rmtree(path.parent, ignore_errors=True)
-            raise SpoolError(f"cannot write to the spool {self.directory}: {exc.strerror}") from exc
-        except BaseException:
-            shutil.rmtree(path.parent, ignore_errors=True)
+        except BaseException as exc:
+            if path is not None:
+                shutil.rmtree(path.parent, ignore_errors=True)
+            if isinstance(exc, OSError):
+                message = f"cannot write to the spool {self.directory}: {exc.strerror}"
+                raise SpoolError(message) from exc
             raise
         return SpooledBytes(path, size)
 

@@ -17,12 +17,12 @@ from helpdesk_ingest.hygiene import Classification, HygieneSettings
 from helpdesk_ingest.hygiene.classify import CUSTOMER
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.routing.rules import NO_ROUTE, RouteDecision
-from helpdesk_ingest.spool import Content, SpooledBytes, size_of
+from helpdesk_ingest.spool import Content, size_of
 from helpdesk_ingest.store.articles import add_inbound_article
 from helpdesk_ingest.store.bounces import mark_undeliverable
 from helpdesk_ingest.store.concurrency import lock_message_id
 from helpdesk_ingest.store.contacts import upsert_contact
-from helpdesk_ingest.store.large_values import fill_column, inline_part
+from helpdesk_ingest.store.large_values import add_with_content
 from helpdesk_ingest.store.lookups import GroupLookups
 from helpdesk_ingest.store.models import (
     Article,
@@ -279,14 +279,10 @@ def _add_raw(
         mailbox=mailbox,
         sha256=sha256,
         size=size_of(raw),
-        content=inline_part(raw),
         received_at=now,
         ticket_id=ticket_id,
     )
-    session.add(raw_row)
-    if isinstance(raw, SpooledBytes):
-        session.flush()
-        fill_column(session, RawMessage.content, RawMessage.id == raw_row.id, raw)
+    add_with_content(session, raw_row, raw)
     return raw_row
 
 
@@ -392,13 +388,10 @@ def quarantine_message(
         mailbox=mailbox,
         sha256=sha256,
         size=size_of(raw),
-        content=inline_part(raw),
         reason=db_text(reason, 64),
         detail=db_text(detail),
         created_at=now,
     )
-    session.add(held)
+    add_with_content(session, held, raw)
     session.flush()
-    if isinstance(raw, SpooledBytes):
-        fill_column(session, QuarantinedMessage.content, QuarantinedMessage.id == held.id, raw)
     return IngestOutcome("quarantined", reason=reason)

@@ -14,11 +14,24 @@ from sqlalchemy import ColumnElement, func, select, text, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from helpdesk_ingest.spool import Content, SpooledBytes
+from helpdesk_ingest.store.models import QuarantinedMessage, RawMessage
 
 
 def inline_part(content: Content) -> bytes:
     """What goes into the row's INSERT: the bytes themselves, or nothing yet when spooled."""
     return content if isinstance(content, bytes) else b""
+
+
+def add_with_content(
+    session: Session, row: RawMessage | QuarantinedMessage, content: Content
+) -> None:
+    """Add ``row`` holding ``content``: in its INSERT when in memory, written after when spooled."""
+    row.content = inline_part(content)
+    session.add(row)
+    if isinstance(content, SpooledBytes):
+        session.flush()
+        model = type(row)
+        fill_column(session, model.content, model.id == row.id, content)
 
 
 def fill_column(
