@@ -12,6 +12,7 @@ from helpdesk_ingest.backoff import BackoffPolicy, FailureTracker
 from helpdesk_ingest.config import load_settings
 from helpdesk_ingest.devserver.faults import Faults
 from helpdesk_ingest.devserver.server import DevPop3Server
+from helpdesk_ingest.poller import PollResult
 from helpdesk_ingest.pop3.errors import (
     Pop3AuthError,
     Pop3ConnectionError,
@@ -105,30 +106,32 @@ def runtime_for(server: DevPop3Server, sqlite_url: str, tmp_path: Path) -> Runti
     return Runtime(settings, engine, make_sessionmaker(engine), failures=tracker())
 
 
+def one_pass(
+    server: DevPop3Server, sqlite_url: str, tmp_path: Path
+) -> tuple[PollResult, float | None]:
+    """A real pass against ``server``, and the pause the daemon then takes before the next."""
+    runtime = runtime_for(server, sqlite_url, tmp_path)
+    try:
+        result = runtime.poll(runtime.settings.mailbox("support"))
+        return result, runtime.observe(result)
+    finally:
+        runtime.engine.dispose()
+
+
 def test_a_refused_login_in_a_real_pass_moves_the_next_pass_far_out(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     with DevPop3Server(password="not-the-configured-one") as server:
-        runtime = runtime_for(server, sqlite_url, tmp_path)
-        try:
-            result = runtime.poll(runtime.settings.mailbox("support"))
-            assert result.outcome == "failed"
-            assert isinstance(result.exception, Pop3AuthError)
-            delay = runtime.observe(result)
-        finally:
-            runtime.engine.dispose()
+        result, delay = one_pass(server, sqlite_url, tmp_path)
+    assert result.outcome == "failed"
+    assert isinstance(result.exception, Pop3AuthError)
     assert delay is not None
     assert delay >= 7.5 * MINUTE
 
 
 def test_in_use_in_a_real_pass_waits_as_decided_for_in_use(sqlite_url: str, tmp_path: Path) -> None:
     with DevPop3Server(faults=Faults(in_use=True)) as server:
-        runtime = runtime_for(server, sqlite_url, tmp_path)
-        try:
-            result = runtime.poll(runtime.settings.mailbox("support"))
-            delay = runtime.observe(result)
-        finally:
-            runtime.engine.dispose()
+        result, delay = one_pass(server, sqlite_url, tmp_path)
     assert isinstance(result.exception, Pop3InUseError)
     assert delay is not None
     assert 30.0 <= delay <= 60.0
@@ -139,12 +142,7 @@ def test_login_delay_in_a_real_pass_waits_as_long_as_the_server_announced(
 ) -> None:
     faults = Faults(login_delay=True, announced_login_delay_s=1800)
     with DevPop3Server(faults=faults) as server:
-        runtime = runtime_for(server, sqlite_url, tmp_path)
-        try:
-            result = runtime.poll(runtime.settings.mailbox("support"))
-            delay = runtime.observe(result)
-        finally:
-            runtime.engine.dispose()
+        result, delay = one_pass(server, sqlite_url, tmp_path)
     assert isinstance(result.exception, Pop3LoginDelayError)
     assert result.exception.announced_delay_s == 1800
     assert delay is not None
@@ -154,10 +152,6 @@ def test_login_delay_in_a_real_pass_waits_as_long_as_the_server_announced(
 
 def test_a_successful_pass_carries_no_exception(sqlite_url: str, tmp_path: Path) -> None:
     with DevPop3Server() as server:
-        runtime = runtime_for(server, sqlite_url, tmp_path)
-        try:
-            result = runtime.poll(runtime.settings.mailbox("support"))
-        finally:
-            runtime.engine.dispose()
+        result, delay = one_pass(server, sqlite_url, tmp_path)
     assert (result.outcome, result.exception) == ("ok", None)
-    assert runtime.observe(result) is None
+    assert delay is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
@@ -84,3 +85,13 @@ def endpoint_of() -> Callable[..., Endpoint]:
 def logged_in() -> Callable[..., Pop3Session]:
     """A session to a server, connected and logged in; the caller closes it."""
     return _logged_in
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    """Two connected sockets: the reader's end (with a timeout) and the server's."""
+    ours, theirs = socket.socketpair()
+    ours.settimeout(2.0)
+    yield ours, theirs
+    ours.close()
+    theirs.close()

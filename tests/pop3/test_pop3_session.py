@@ -220,24 +220,15 @@ def test_login_delay_is_not_a_credential_problem(
     assert not isinstance(caught.value, Pop3AuthError)
 
 
+@pytest.mark.parametrize("announced", [900, None])
 def test_a_login_delay_refusal_carries_the_delay_the_server_announced(
-    start_server: StartServer, logged_in: LoggedIn
+    start_server: StartServer, logged_in: LoggedIn, announced: int | None
 ) -> None:
-    server = start_server(faults=Faults(login_delay=True, announced_login_delay_s=900))
+    server = start_server(faults=Faults(login_delay=True, announced_login_delay_s=announced))
 
     with pytest.raises(Pop3LoginDelayError) as caught:
         logged_in(server)
-    assert caught.value.announced_delay_s == 900
-
-
-def test_a_login_delay_refusal_without_an_announcement_carries_none(
-    start_server: StartServer, logged_in: LoggedIn
-) -> None:
-    server = start_server(faults=Faults(login_delay=True))
-
-    with pytest.raises(Pop3LoginDelayError) as caught:
-        logged_in(server)
-    assert caught.value.announced_delay_s is None
+    assert caught.value.announced_delay_s == announced
 
 
 def test_wrong_password_never_shows_the_password(

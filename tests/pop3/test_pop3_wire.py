@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import given
@@ -12,15 +11,6 @@ from hypothesis import strategies as st
 from helpdesk_ingest.devserver.maildrop import stuffed
 from helpdesk_ingest.pop3 import Pop3ConnectionError, Pop3ProtocolError
 from helpdesk_ingest.pop3.wire import MAX_LINE_BYTES, ResponseReader, dot_unstuff
-
-
-@pytest.fixture
-def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
-    ours, theirs = socket.socketpair()
-    ours.settimeout(2.0)
-    yield ours, theirs
-    ours.close()
-    theirs.close()
 
 
 def reader_for(sock: socket.socket, timeout_s: float = 2.0) -> ResponseReader:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -162,15 +162,6 @@ def test_buffer_stays_bounded_for_a_large_body() -> None:
     assert len(pieces) > len(wire) // RECV_CHUNK
     assert max(pending) <= 2 * RECV_CHUNK
     assert reader.read_line() == "+OK next"
-
-
-@pytest.fixture
-def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
-    ours, theirs = socket.socketpair()
-    ours.settimeout(2.0)
-    yield ours, theirs
-    ours.close()
-    theirs.close()
 
 
 def test_connection_closed_in_the_middle_is_a_connection_error(
