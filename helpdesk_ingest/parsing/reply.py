@@ -13,14 +13,26 @@ text is too long to split cheaply, the whole text is the reply.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from mailparser_reply import EmailReplyParser
+from mailparser_reply import EmailMessage
 
 # English is always included by the library; these are the languages of the mail seen so far.
 LANGUAGES = ("en", "de", "fr", "es", "it", "nl")
 # The library's patterns backtrack; past this size the split is not worth its cost.
 MAX_SPLIT_CHARS = 100_000
+
+# Every pattern the library searches for quoted history (for LANGUAGES, as of 1.36) needs one
+# of these in the text it searches: a line ending in a colon ("On … wrote:", "Am … schrieb …:",
+# "Le … a écrit :"), a line starting with a word and a colon, perhaps after quote marks and
+# asterisks ("From:", "> Von:", "*Envoyé :*", "  :"), or a line starting with five hyphens
+# ("-----Original Message-----"). Without one, the search can find nothing, and skipping it
+# saves most of the split's cost: the pattern has no literal to look for, so it is tried at
+# every character.
+# tests/parsing/test_parse_reply_hint.py pins the library's pattern this was read from.
+HEADER_HINT = re.compile(r"^(?:(?:> ?)*[* ]*\w* ?:|-----|.*:$)", re.MULTILINE)
+_NOTHING = re.compile(r"(?!)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +58,12 @@ def split_reply(text: str) -> ReplyParts:
     if not text.strip() or len(text) > MAX_SPLIT_CHARS:
         return ReplyParts(reply=text.strip())
     try:
-        read = EmailReplyParser(languages=list(LANGUAGES)).read(text)
+        message = EmailMessage(text=text, languages=list(LANGUAGES))
+        if not HEADER_HINT.search(message.text):
+            # The library compiles its header pattern on first use and keeps it in this field;
+            # one that cannot match gives the same split without the search (see HEADER_HINT).
+            message._header_regex = _NOTHING
+        read = message.read()
         latest = read.replies[0]
         reply, signature = latest.body, latest.signatures
         quoted = ""
