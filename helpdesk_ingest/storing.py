@@ -21,8 +21,15 @@ from helpdesk_ingest.prepare import PreparedMessage
 from helpdesk_ingest.routing import route
 from helpdesk_ingest.spool import Content, in_memory
 from helpdesk_ingest.store.attempts import record_failed_attempt
-from helpdesk_ingest.store.ingest import IngestOutcome, ingest_message, quarantine_message
+from helpdesk_ingest.store.ingest import (
+    IngestOutcome,
+    Staged,
+    quarantine_message,
+    stage_message,
+    stage_quarantine,
+)
 from helpdesk_ingest.store.lookups import GroupLookups, GroupMessage, look_up_group
+from helpdesk_ingest.store.pending import PendingWrites
 
 log = structlog.get_logger("helpdesk_ingest.storing")
 
@@ -58,13 +65,26 @@ def ingest_parsed(
     parsed: ParsedMessage,
     options: PollOptions,
     classification: Classification | None = None,
-    lookups: GroupLookups | None = None,
 ) -> IngestOutcome:
-    """Classify (unless done already), route and store one message in the caller's transaction.
+    """Classify (unless done already), route and store one message in the caller's transaction."""
+    pending = PendingWrites()
+    staged = _stage_parsed(session, mailbox, raw, sha256, parsed, options, classification, pending)
+    pending.flush(session)
+    return staged.outcome()
 
-    With ``lookups`` (a group's), the message is stored at the group's ``now``.
-    """
-    return ingest_message(
+
+def _stage_parsed(
+    session: Session,
+    mailbox: str,
+    raw: Content,
+    sha256: str,
+    parsed: ParsedMessage,
+    options: PollOptions,
+    classification: Classification | None,
+    pending: PendingWrites,
+    lookups: GroupLookups | None = None,
+) -> Staged:
+    return stage_message(
         session,
         mailbox=mailbox,
         raw=raw,
@@ -76,6 +96,7 @@ def ingest_parsed(
         classification=classification or classify(in_memory(raw), parsed, options.policy.hygiene),
         decision=route(options.routing_rules, mailbox, parsed),
         policy=options.policy,
+        pending=pending,
         lookups=lookups,
     )
 
@@ -89,16 +110,17 @@ class Downloaded:
     prepared: PreparedMessage
 
 
-def _store_in(
+def _stage(
     session: Session,
     mailbox: str,
     message: Downloaded,
     options: PollOptions,
+    pending: PendingWrites,
     lookups: GroupLookups | None = None,
-) -> IngestOutcome:
+) -> Staged:
     prepared = message.prepared
     if isinstance(prepared.parsed, ParseFailure):
-        return quarantine_message(
+        return stage_quarantine(
             session,
             mailbox=mailbox,
             raw=message.raw,
@@ -108,7 +130,7 @@ def _store_in(
             now=lookups.now if lookups else utc_now(),
             lookups=lookups,
         )
-    return ingest_parsed(
+    return _stage_parsed(
         session,
         mailbox,
         message.raw,
@@ -116,23 +138,41 @@ def _store_in(
         prepared.parsed,
         options,
         prepared.classification,
+        pending,
         lookups,
     )
 
 
+def _store_in(
+    session: Session,
+    mailbox: str,
+    group: Sequence[Downloaded],
+    options: PollOptions,
+    lookups: GroupLookups | None = None,
+) -> list[IngestOutcome]:
+    """Stage each message, then write them all in one flush: few statements for many rows."""
+    pending = PendingWrites()
+    staged = [_stage(session, mailbox, message, options, pending, lookups) for message in group]
+    pending.flush(session)
+    return [each.outcome() for each in staged]
+
+
 def _store_all_in(
     session: Session, mailbox: str, group: Sequence[Downloaded], options: PollOptions
-) -> list[IngestOutcome | MessageDeferred]:
+) -> list[IngestOutcome]:
     described = [
         GroupMessage(
             message.prepared.sha256,
             None if isinstance(message.prepared.parsed, ParseFailure) else message.prepared.parsed,
+            message.prepared.classification.original_message_id
+            if message.prepared.classification
+            else None,
         )
         for message in group
     ]
     limits = options.policy.hygiene.rate_limits
     lookups = look_up_group(session, mailbox, described, limits, utc_now())
-    return [_store_in(session, mailbox, message, options, lookups) for message in group]
+    return _store_in(session, mailbox, group, options, lookups)
 
 
 def store_group(
@@ -151,7 +191,7 @@ def store_group(
     if len(group) > 1:
         try:
             with sessions.begin() as session:
-                return _store_all_in(session, mailbox, group, options)
+                return list(_store_all_in(session, mailbox, group, options))
         except Exception as exc:
             if is_database_outage(exc):
                 raise DatabaseUnavailable(exc.__class__.__name__) from exc
@@ -179,7 +219,7 @@ def store_one(
     raw, sha256 = message.raw, message.prepared.sha256
     try:
         with sessions.begin() as session:
-            return _store_in(session, mailbox, message, options)
+            return _store_in(session, mailbox, [message], options)[0]
     except Exception as exc:
         if is_database_outage(exc):
             raise DatabaseUnavailable(exc.__class__.__name__) from exc

@@ -340,14 +340,14 @@ def test_a_full_disk_while_spooling_leaves_the_message_on_the_server(
 def test_one_bad_message_in_a_group_costs_only_itself(
     sqlite_sessions: sessionmaker[Session], journal: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_ingest = storing.ingest_message
+    real_ingest = storing.stage_message
 
     def ingest_refusing_message_2(*args: Any, **kwargs: Any) -> Any:
         if kwargs["parsed"].message_id == "<m2@example.org>":
             raise ValueError("unexpected value")
         return real_ingest(*args, **kwargs)
 
-    monkeypatch.setattr(storing, "ingest_message", ingest_refusing_message_2)
+    monkeypatch.setattr(storing, "stage_message", ingest_refusing_message_2)
     box = FakeMailbox([mail(1), mail(2), mail(3)], journal)
     result = poll_mailbox("support", box.open, sqlite_sessions, options(group_size=3))
     assert result.outcome == "ok"
@@ -416,7 +416,7 @@ def test_outage_detected_from_a_real_operational_error(
     def broken_ingest(*args: Any, **kwargs: Any) -> Any:
         raise OperationalError("INSERT", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(storing, "ingest_message", broken_ingest)
+    monkeypatch.setattr(storing, "stage_message", broken_ingest)
     box = FakeMailbox([mail(1)], journal)
     result = poll_mailbox("support", box.open, sqlite_sessions, options())
     assert result.outcome == "failed"
@@ -430,7 +430,7 @@ def test_store_bug_quarantines_instead_of_blocking(
     def buggy_ingest(*args: Any, **kwargs: Any) -> Any:
         raise ValueError("unexpected value")
 
-    monkeypatch.setattr(storing, "ingest_message", buggy_ingest)
+    monkeypatch.setattr(storing, "stage_message", buggy_ingest)
     box = FakeMailbox([mail(1), mail(2)], journal)
     result = poll_mailbox("support", box.open, sqlite_sessions, options(store_attempts=1))
     assert result.outcome == "ok"

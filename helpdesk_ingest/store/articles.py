@@ -6,50 +6,21 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from helpdesk_ingest.message import Address, Attachment, ParsedMessage
-from helpdesk_ingest.spool import SpooledBytes
-from helpdesk_ingest.store.concurrency import insert_if_absent
-from helpdesk_ingest.store.large_values import fill_column, inline_part
+from helpdesk_ingest.message import Address, ParsedMessage
 from helpdesk_ingest.store.models import (
-    CONTENT_TYPE_LENGTH,
     EMAIL_LENGTH,
-    FILENAME_LENGTH,
-    MESSAGE_ID_LENGTH,
     NAME_LENGTH,
     Article,
-    Blob,
     Contact,
     RawMessage,
     Ticket,
 )
-from helpdesk_ingest.store.models import Attachment as AttachmentRow
+from helpdesk_ingest.store.pending import PendingWrites
 from helpdesk_ingest.store.values import db_text, stored_message_id
 
 
 def _addresses(addresses: tuple[Address, ...]) -> list[dict[str, str]]:
     return [{"name": address.name, "email": address.email} for address in addresses]
-
-
-def _add_attachment(session: Session, article: Article, attachment: Attachment) -> None:
-    content = attachment.content
-    new_blob = {
-        "sha256": attachment.sha256,
-        "size": attachment.size,
-        "content": inline_part(content),
-    }
-    if insert_if_absent(session, Blob, new_blob) and isinstance(content, SpooledBytes):
-        fill_column(session, Blob.content, Blob.sha256 == attachment.sha256, content)
-    session.add(
-        AttachmentRow(
-            article_id=article.id,
-            blob_sha256=attachment.sha256,
-            filename=db_text(attachment.filename, FILENAME_LENGTH),
-            content_type=db_text(attachment.content_type, CONTENT_TYPE_LENGTH),
-            size=attachment.size,
-            inline=attachment.inline,
-            content_id=db_text(attachment.content_id, MESSAGE_ID_LENGTH),
-        )
-    )
 
 
 def add_inbound_article(
@@ -63,13 +34,15 @@ def add_inbound_article(
     flags: list[str] | None = None,
     is_auto_reply: bool = False,
     is_bounce: bool = False,
+    pending: PendingWrites,
 ) -> Article:
+    """Add the article (its attachments wait in ``pending``); the rows get ids at its flush."""
     sender = parsed.from_address
     article = Article(
-        ticket_id=ticket.id,
+        ticket=ticket,
         direction="inbound",
-        raw_message_id=raw_row.id,
-        contact_id=contact.id if contact else None,
+        raw_message=raw_row,
+        contact=contact,
         message_id=stored_message_id(parsed.message_id),
         in_reply_to=db_text(" ".join(parsed.in_reply_to)) or None,
         references=db_text(" ".join(parsed.references)) or None,
@@ -91,8 +64,5 @@ def add_inbound_article(
         created_at=now,
     )
     session.add(article)
-    session.flush()
-    for attachment in parsed.attachments:
-        _add_attachment(session, article, attachment)
-    session.flush()
+    pending.attachments.extend((article, attachment) for attachment in parsed.attachments)
     return article

@@ -35,6 +35,16 @@ def insert_if_absent(session: Session, model: type[Base], values: dict[str, Any]
     return session.execute(statement).first() is not None
 
 
+def insert_absent(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -> list[Any]:
+    """``insert_if_absent`` for several rows in one statement; the primary keys of those it
+    inserted (``model`` has a one-column key)."""
+    if not rows:
+        return []
+    (key,) = inspect(model).primary_key
+    statement = _insert(session, model).values(list(rows)).on_conflict_do_nothing().returning(key)
+    return list(session.scalars(statement))
+
+
 def _insert(session: Session, model: type[Base]) -> PgInsert | SqliteInsert:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":

@@ -38,21 +38,27 @@ def upsert_contact(
     """The contact for ``address``, made if new; its display name brought up to date.
 
     ``known`` holds the contacts of this transaction already looked up, by stored address: an
-    address in it is not asked for again, and one made here is added to it.
+    address in it is not asked for again, and one made here is added to it, to be written at
+    the transaction's next flush.
     """
     email = stored_email(address.email)
     name = db_text(address.name, NAME_LENGTH)
-    query = select(Contact).where(Contact.email == email)
-    contact = known.get(email) if known is not None else session.scalars(query).first()
-    if contact is None:
-        values = {"email": email, "display_name": name, "created_at": now, "updated_at": now}
-        # None: a concurrent transaction made this contact first; it is read back below.
-        contact = (
-            insert_returning_if_absent(session, Contact, values) or session.scalars(query).one()
-        )
-        if known is not None:
-            known[email] = contact
-        return contact
+    values = {"email": email, "display_name": name, "created_at": now, "updated_at": now}
+    if known is not None:
+        contact = known.get(email)
+        if contact is None:
+            # Should a concurrent transaction make the same contact first, the flush fails and
+            # the group's messages are stored one by one, taking the path below.
+            contact = known[email] = Contact(**values)
+            session.add(contact)
+            return contact
+    else:
+        query = select(Contact).where(Contact.email == email)
+        contact = session.scalars(query).first()
+        if contact is None:
+            # None: a concurrent transaction made this contact first; it is read back then.
+            made = insert_returning_if_absent(session, Contact, values)
+            return made or session.scalars(query).one()
     if name and name != contact.display_name:
         contact.display_name = name
         contact.updated_at = now

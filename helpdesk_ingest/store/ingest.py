@@ -1,6 +1,8 @@
 """The ingest transaction's body: dedupe, thread, contact, ticket, article, attachments, raw bytes.
 
-These functions add and flush; the caller owns the transaction and commits it.
+These functions add and flush; the caller owns the transaction and commits it. A group's
+messages are staged one after another and written by one flush at the end (store.pending), so
+what a staged message becomes (its ticket's number, its article's id) is known only then.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from helpdesk_ingest.store.models import (
     RawMessage,
     Ticket,
 )
+from helpdesk_ingest.store.pending import TICKET_NUMBER_OFFSET, PendingWrites
 from helpdesk_ingest.store.ratelimit import (
     RATE_LIMIT_REASON,
     reply_loop_on_ticket,
@@ -39,9 +42,17 @@ from helpdesk_ingest.store.ratelimit import (
 from helpdesk_ingest.store.threading import FollowUpSettings, ThreadMatch, find_thread
 from helpdesk_ingest.store.values import db_text, stored_message_id
 
-# Ticket numbers are the row id plus this offset: unique under concurrent writers without a
-# sequence (SQLite has none) and far enough from 1 not to look like a list position.
-TICKET_NUMBER_OFFSET = 1000
+__all__ = [
+    "TICKET_NUMBER_OFFSET",
+    "IngestOutcome",
+    "IngestPolicy",
+    "Staged",
+    "find_stored",
+    "ingest_message",
+    "quarantine_message",
+    "stage_message",
+    "stage_quarantine",
+]
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,28 @@ class IngestOutcome:
     # Why a message went to quarantine; left out of equality so outcomes compare by effect.
     reason: str | None = field(default=None, compare=False)
     ticket_id: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A message added to the transaction; its outcome, once the transaction has flushed."""
+
+    kind: Literal["ingested", "duplicate", "quarantined"]
+    ticket: Ticket | None = None
+    new_ticket: bool = False
+    article: Article | None = None
+    reason: str | None = None
+
+    def outcome(self) -> IngestOutcome:
+        ticket, article = self.ticket, self.article
+        return IngestOutcome(
+            self.kind,
+            ticket_number=ticket.number if ticket else None,
+            new_ticket=self.new_ticket,
+            article_id=article.id if article else None,
+            reason=self.reason,
+            ticket_id=ticket.id if ticket else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -68,13 +101,18 @@ DEFAULT_POLICY = IngestPolicy()
 
 def find_stored(session: Session, mailbox: str, sha256: str) -> IngestOutcome | None:
     """What became of these exact bytes from this mailbox before, if they were stored."""
+    staged = _staged_before(session, mailbox, sha256)
+    return None if staged is None else staged.outcome()
+
+
+def _staged_before(session: Session, mailbox: str, sha256: str) -> Staged | None:
     raw = session.execute(
-        select(RawMessage.id, Ticket.number)
+        select(RawMessage.id, Ticket)
         .outerjoin(Ticket, Ticket.id == RawMessage.ticket_id)
         .where(RawMessage.mailbox == mailbox, RawMessage.sha256 == sha256)
     ).first()
     if raw is not None:
-        return IngestOutcome("duplicate", ticket_number=raw.number)
+        return Staged("duplicate", ticket=raw.Ticket)
     # A released row is history: its message was re-ingested (`quarantine retry`) or is being.
     quarantined = session.scalar(
         select(QuarantinedMessage.id).where(
@@ -84,36 +122,35 @@ def find_stored(session: Session, mailbox: str, sha256: str) -> IngestOutcome | 
         )
     )
     if quarantined is not None:
-        return IngestOutcome("quarantined")
+        return Staged("quarantined")
     return None
 
 
 def _stored_before(
     session: Session, mailbox: str, sha256: str, lookups: GroupLookups | None
-) -> IngestOutcome | None:
+) -> Staged | None:
     if lookups is None:
-        return find_stored(session, mailbox, sha256)
+        return _staged_before(session, mailbox, sha256)
     before = lookups.stored.get(sha256)
     if before is None:
         return None
     if before.quarantined:
-        return IngestOutcome("quarantined")
-    return IngestOutcome("duplicate", ticket_number=before.ticket_number)
+        return Staged("quarantined")
+    return Staged("duplicate", ticket=before.ticket)
 
 
 def _inbound_article_ticket(
     session: Session, message_id: str, lookups: GroupLookups | None
-) -> tuple[int, int | None] | None:
-    """The ticket (id, number) of an inbound article with this Message-ID, if there is one."""
+) -> Ticket | None:
+    """The ticket of an inbound article with this Message-ID, if there is one."""
     if lookups is not None:
         return lookups.inbound.get(message_id)
     lock_message_id(session, message_id)
-    row = session.execute(
-        select(Article.ticket_id, Ticket.number)
-        .join(Ticket, Ticket.id == Article.ticket_id)
+    return session.scalars(
+        select(Ticket)
+        .join(Article, Ticket.id == Article.ticket_id)
         .where(Article.message_id == message_id, Article.direction == "inbound")
     ).first()
-    return None if row is None else (row.ticket_id, row.number)
 
 
 def _new_ticket(
@@ -121,17 +158,18 @@ def _new_ticket(
     parsed: ParsedMessage,
     mailbox: str,
     queue: str,
-    requester_id: int | None,
+    requester: Contact | None,
     now: datetime,
-    decision: RouteDecision = NO_ROUTE,
-    linked: Ticket | None = None,
+    decision: RouteDecision,
+    linked: Ticket | None,
+    pending: PendingWrites,
 ) -> Ticket:
     ticket = Ticket(
         subject=db_text(parsed.subject),
         status="new",
         priority=decision.priority or "normal",
         queue=decision.queue or queue,
-        requester_id=requester_id,
+        requester=requester,
         mailbox=mailbox,
         tags=list(decision.tags),
         linked_ticket_id=linked.id if linked else None,
@@ -139,8 +177,7 @@ def _new_ticket(
         updated_at=now,
     )
     session.add(ticket)
-    session.flush()
-    ticket.number = TICKET_NUMBER_OFFSET + ticket.id
+    pending.new_tickets.append(ticket)
     return ticket
 
 
@@ -157,12 +194,49 @@ def ingest_message(
     classification: Classification = CUSTOMER,
     decision: RouteDecision = NO_ROUTE,
     policy: IngestPolicy = DEFAULT_POLICY,
-    lookups: GroupLookups | None = None,
 ) -> IngestOutcome:
     """Store one parsed message; idempotent on (mailbox, sha256) and on inbound Message-ID.
 
     Mail that must not become an article (a routing rule's quarantine, our own mail coming back,
     a storm, an automatic mail answering no ticket) is kept in quarantine with its reason.
+    """
+    pending = PendingWrites()
+    staged = stage_message(
+        session,
+        mailbox=mailbox,
+        raw=raw,
+        sha256=sha256,
+        parsed=parsed,
+        queue=queue,
+        ticket_tag_pattern=ticket_tag_pattern,
+        now=now,
+        classification=classification,
+        decision=decision,
+        policy=policy,
+        pending=pending,
+    )
+    pending.flush(session)
+    return staged.outcome()
+
+
+def stage_message(
+    session: Session,
+    *,
+    mailbox: str,
+    raw: Content,
+    sha256: str,
+    parsed: ParsedMessage,
+    queue: str,
+    ticket_tag_pattern: re.Pattern[str],
+    now: datetime,
+    classification: Classification,
+    decision: RouteDecision,
+    policy: IngestPolicy,
+    pending: PendingWrites,
+    lookups: GroupLookups | None = None,
+) -> Staged:
+    """``ingest_message``'s work, with the rows left in ``pending`` for the caller to flush.
+
     ``lookups`` answers, for a message of a group, what would otherwise be asked per message
     (see store.lookups); it must come from this transaction and share its ``now``.
     """
@@ -174,8 +248,8 @@ def ingest_message(
     if duplicate is not None:
         return duplicate
 
-    def hold(reason: str, detail: str) -> IngestOutcome:
-        return quarantine_message(
+    def hold(reason: str, detail: str) -> Staged:
+        return stage_quarantine(
             session,
             mailbox=mailbox,
             raw=raw,
@@ -202,6 +276,7 @@ def ingest_message(
         settings=policy.follow_up,
         extra_message_ids=tuple(filter(None, [classification.original_message_id])),
         now=now,
+        known=lookups.threads if lookups else None,
     )
     if classification.kind == "bounce":
         mark_undeliverable(
@@ -217,24 +292,34 @@ def ingest_message(
             return hold(classification.kind, " ".join(classification.flags))
     else:
         thread = _follow_up_on(thread, policy.follow_up, now)
-    outcome = _store_article(
-        session, mailbox, raw, sha256, parsed, queue, now, classification, decision, thread, contact
+    staged = _store_article(
+        session,
+        mailbox,
+        raw,
+        sha256,
+        parsed,
+        queue,
+        now,
+        classification,
+        decision,
+        thread,
+        contact,
+        pending,
     )
-    _note_article(lookups, sha256, message_id, outcome, contact)
-    return outcome
+    _note_article(lookups, sha256, message_id, staged, contact)
+    return staged
 
 
 def _note_article(
     lookups: GroupLookups | None,
     sha256: str,
     message_id: str,
-    outcome: IngestOutcome,
+    staged: Staged,
     contact: Contact | None,
 ) -> None:
-    if lookups is not None:
-        lookups.note_raw(sha256, outcome.ticket_number)
-        contact_id = contact.id if contact else None
-        lookups.note_article(message_id, outcome.ticket_id, outcome.ticket_number, contact_id)
+    if lookups is not None and staged.ticket is not None:
+        lookups.note_raw(sha256, staged.ticket)
+        lookups.note_article(message_id, staged.ticket, contact)
 
 
 def _same_message_elsewhere(
@@ -245,17 +330,15 @@ def _same_message_elsewhere(
     now: datetime,
     message_id: str,
     lookups: GroupLookups | None,
-) -> IngestOutcome | None:
+) -> Staged | None:
     """The same mail reached us through another support address: one article is enough."""
-    same_message = _inbound_article_ticket(session, message_id, lookups)
-    if same_message is None:
+    ticket = _inbound_article_ticket(session, message_id, lookups)
+    if ticket is None:
         return None
-    ticket_id, ticket_number = same_message
-    _add_raw(session, mailbox, raw, sha256, now, ticket_id)
-    session.flush()
+    _add_raw(session, mailbox, raw, sha256, now, ticket)
     if lookups is not None:
-        lookups.note_raw(sha256, ticket_number)
-    return IngestOutcome("duplicate", ticket_number=ticket_number)
+        lookups.note_raw(sha256, ticket)
+    return Staged("duplicate", ticket=ticket)
 
 
 def _sender_contact(
@@ -273,14 +356,14 @@ def _add_raw(
     raw: Content,
     sha256: str,
     now: datetime,
-    ticket_id: int | None = None,
+    ticket: Ticket | None = None,
 ) -> RawMessage:
     raw_row = RawMessage(
         mailbox=mailbox,
         sha256=sha256,
         size=size_of(raw),
         received_at=now,
-        ticket_id=ticket_id,
+        ticket=ticket,
     )
     add_with_content(session, raw_row, raw)
     return raw_row
@@ -315,20 +398,18 @@ def _store_article(
     decision: RouteDecision,
     thread: ThreadMatch,
     contact: Contact | None,
-) -> IngestOutcome:
+    pending: PendingWrites,
+) -> Staged:
     ticket = thread.ticket
     new_ticket = ticket is None
     if ticket is None:
-        requester_id = contact.id if contact else None
         ticket = _new_ticket(
-            session, parsed, mailbox, queue, requester_id, now, decision, thread.linked
+            session, parsed, mailbox, queue, contact, now, decision, thread.linked, pending
         )
     elif not classification.automatic:
         # An out-of-office or a bounce is no news for the agent: the ticket keeps its place.
         ticket.updated_at = now
-    # Added once the ticket has its id, so the row is inserted complete rather than updated.
-    raw_row = _add_raw(session, mailbox, raw, sha256, now, ticket.id)
-    session.flush()
+    raw_row = _add_raw(session, mailbox, raw, sha256, now, ticket)
     # What the classifier found goes into the article's INSERT: no second statement to add it.
     article = add_inbound_article(
         session,
@@ -340,14 +421,9 @@ def _store_article(
         flags=[*classification.flags, *_bounce_flags(classification)],
         is_auto_reply=classification.kind == "auto-reply",
         is_bounce=classification.kind == "bounce",
+        pending=pending,
     )
-    return IngestOutcome(
-        "ingested",
-        ticket_number=ticket.number,
-        new_ticket=new_ticket,
-        article_id=article.id,
-        ticket_id=ticket.id,
-    )
+    return Staged("ingested", ticket=ticket, new_ticket=new_ticket, article=article)
 
 
 def _bounce_flags(classification: Classification) -> list[str]:
@@ -364,9 +440,27 @@ def quarantine_message(
     reason: str,
     detail: str,
     now: datetime,
-    lookups: GroupLookups | None = None,
 ) -> IngestOutcome:
     """Keep bytes that could not become a ticket; idempotent on (mailbox, sha256)."""
+    staged = stage_quarantine(
+        session, mailbox=mailbox, raw=raw, sha256=sha256, reason=reason, detail=detail, now=now
+    )
+    session.flush()
+    return staged.outcome()
+
+
+def stage_quarantine(
+    session: Session,
+    *,
+    mailbox: str,
+    raw: Content,
+    sha256: str,
+    reason: str,
+    detail: str,
+    now: datetime,
+    lookups: GroupLookups | None = None,
+) -> Staged:
+    """``quarantine_message``'s work, written at the caller's next flush."""
     stored = _stored_before(session, mailbox, sha256, lookups)
     if stored is not None:
         return stored
@@ -382,8 +476,7 @@ def quarantine_message(
         released.released_at = None
         released.reason = db_text(reason, 64)
         released.detail = db_text(detail)
-        session.flush()
-        return IngestOutcome("quarantined", reason=reason)
+        return Staged("quarantined", reason=reason)
     held = QuarantinedMessage(
         mailbox=mailbox,
         sha256=sha256,
@@ -393,5 +486,4 @@ def quarantine_message(
         created_at=now,
     )
     add_with_content(session, held, raw)
-    session.flush()
-    return IngestOutcome("quarantined", reason=reason)
+    return Staged("quarantined", reason=reason)

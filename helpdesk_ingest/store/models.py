@@ -123,6 +123,8 @@ class RawMessage(Base):
     # Last, so SQLite can write a large message into it in place (migration 0006).
     content: Mapped[bytes] = mapped_column(LargeBinary)
 
+    ticket: Mapped[Ticket | None] = relationship()
+
 
 class Article(Base):
     __tablename__ = "articles"
@@ -160,6 +162,8 @@ class Article(Base):
     created_at: Mapped[datetime]
 
     ticket: Mapped[Ticket] = relationship(back_populates="articles")
+    raw_message: Mapped[RawMessage | None] = relationship()
+    contact: Mapped[Contact | None] = relationship()
     attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id")
 
 

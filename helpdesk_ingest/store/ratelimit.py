@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, inspect, select
 from sqlalchemy.orm import Session
 
 from helpdesk_ingest.hygiene.settings import RateLimits, SlidingWindow
@@ -51,7 +51,7 @@ def sender_over_limit(
     per_sender = limits.per_sender
     if per_sender is not None and contact is not None:
         if lookups is not None:
-            over = lookups.recent_by_contact[contact.id] >= per_sender.max_messages
+            over = lookups.recent_by_sender[contact.email] >= per_sender.max_messages
         else:
             over = _over(session, per_sender, now, Article.contact_id == contact.id)
         if over:
@@ -73,6 +73,9 @@ def reply_loop_on_ticket(
     window = limits.auto_replies_per_ticket
     if window is None:
         return None
+    if inspect(ticket).pending:
+        # Made by this transaction and not written yet: the count below needs its id.
+        session.flush()
     automatic = Article.is_auto_reply.is_(True) | Article.is_bounce.is_(True)
     if _over(session, window, now, Article.ticket_id == ticket.id, automatic):
         return _held("auto-replies-per-ticket", window, ticket=ticket.number)

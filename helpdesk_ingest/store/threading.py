@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from helpdesk_ingest.message import ParsedMessage
@@ -106,6 +106,9 @@ def is_participant(session: Session, ticket: Ticket, contact: Contact | None) ->
     """The contact asked on this ticket or wrote an article on it before."""
     if contact is None:
         return False
+    if inspect(contact).pending:
+        # Made by this transaction and not written yet: the comparisons below need its id.
+        session.flush()
     if ticket.requester_id == contact.id:
         return True
     wrote = session.scalar(
@@ -144,13 +147,21 @@ def find_thread(
     settings: FollowUpSettings,
     extra_message_ids: tuple[str, ...] = (),
     now: datetime,
+    known: dict[str, Ticket] | None = None,
 ) -> ThreadMatch:
-    """Apply the follow-up rules in order; ``extra_message_ids`` (a bounce's original) go last."""
+    """Apply the follow-up rules in order; ``extra_message_ids`` (a bounce's original) go last.
+
+    ``known`` (a group's lookups) maps every Message-ID the message may name to its article's
+    ticket, so the first rule asks nothing of the database.
+    """
     candidates = [
         stored_message_id(message_id)
         for message_id in (*parsed.in_reply_to, *reversed(parsed.references), *extra_message_ids)
     ]
-    ticket = ticket_by_message_ids(session, candidates)
+    if known is None:
+        ticket = ticket_by_message_ids(session, candidates)
+    else:
+        ticket = next((known[i] for i in candidates if i in known), None)
     if ticket is not None:
         return ThreadMatch(ticket, "message-id")
     tagged = ticket_by_tag(session, parsed.subject, ticket_tag_pattern)

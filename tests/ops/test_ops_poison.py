@@ -19,7 +19,7 @@ POISON = mail(2)
 @pytest.fixture
 def poison_ingest(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     """The store raises for message 2 only, as a bug triggered by its contents would."""
-    real_ingest = storing.ingest_message
+    real_ingest = storing.stage_message
     failed: list[bytes] = []
 
     def ingest(session: Session, **kwargs: Any) -> Any:
@@ -28,7 +28,7 @@ def poison_ingest(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
             raise ValueError("a bug this message triggers")
         return real_ingest(session, **kwargs)
 
-    monkeypatch.setattr(storing, "ingest_message", ingest)
+    monkeypatch.setattr(storing, "stage_message", ingest)
     return failed
 
 

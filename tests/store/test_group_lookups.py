@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk_ingest.poller import PollResult, poll_mailbox
 from helpdesk_ingest.store.concurrency import MESSAGE_ID_LOCK_SPACE, lock_message_ids
-from helpdesk_ingest.store.database import make_engine
+from helpdesk_ingest.store.database import make_engine, make_sessionmaker
+from helpdesk_ingest.store.migrations import upgrade_to_head
 from helpdesk_ingest.store.models import Article, Contact, QuarantinedMessage, Ticket
+from helpdesk_ingest.store.pending import TICKET_NUMBER_OFFSET
 from tests.test_poller import FakeMailbox, options
 
 
@@ -161,3 +165,81 @@ def test_a_group_downloaded_again_after_a_crash_stores_nothing_new(
     ingested, duplicates, quarantined = EXPECTED_COUNTS
     assert outcomes(again) == (0, ingested + duplicates, quarantined)
     assert database_state(sessions) == EXPECTED_STATE
+
+
+def with_attachment(number: int, sender: str) -> bytes:
+    return (
+        f"From: {sender}\r\n"
+        f"To: support@example.com\r\n"
+        f"Subject: Case {number}\r\n"
+        f"Message-ID: <g{number}@example.org>\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n'
+        "\r\n"
+        "--b\r\n"
+        "Content-Type: text/plain\r\n"
+        "\r\n"
+        f"See the log of case {number}.\r\n"
+        "--b\r\n"
+        'Content-Type: text/plain; name="log.txt"\r\n'
+        'Content-Disposition: attachment; filename="log.txt"\r\n'
+        "\r\n"
+        f"log line {number}\r\n"
+        "--b--\r\n"
+    ).encode()
+
+
+def backlog(first: int, size: int) -> list[bytes]:
+    """New senders, each writing a message with an attachment and a reply to it."""
+    messages: list[bytes] = []
+    for number in range(first, first + size, 2):
+        sender = f"sender{number}@example.org"
+        messages.append(with_attachment(number, sender))
+        messages.append(mail(number + 1, sender, reply_to=f"<g{number}@example.org>"))
+    return messages
+
+
+@pytest.fixture
+def postgres_engine(postgres_url: str) -> Iterator[Engine]:
+    engine = make_engine(postgres_url)
+    upgrade_to_head(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_groups_statements_do_not_grow_with_its_messages(postgres_engine: Engine) -> None:
+    # On PostgreSQL every statement is a round trip; SQLite runs in this process, and
+    # SQLAlchemy hands it the rows of a table one by one.
+    engine = postgres_engine
+    sessions = make_sessionmaker(engine)
+    executed: list[str] = []
+
+    def on_execute(*args: object) -> None:
+        executed.append(str(args[2]))
+
+    def statements_to_drain(messages: list[bytes]) -> list[str]:
+        executed.clear()
+        box = FakeMailbox(messages, [])
+        result = poll_mailbox("support", box.open, sessions, options(group_size=64))
+        assert (result.counts.ingested, box.messages) == (len(messages), [])
+        return list(executed)
+
+    event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        small = statements_to_drain(backlog(0, 6))
+        large = statements_to_drain(backlog(100, 30))
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
+    # Each table's new rows go in one statement, whether the group holds 6 messages or 30.
+    assert len(large) == len(small)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Ticket)) == 3 + 15
+        assert session.scalar(select(func.count()).select_from(Article)) == 36
+        numbers = session.scalars(select(Ticket.number).order_by(Ticket.id)).all()
+        ids = session.scalars(select(Ticket.id).order_by(Ticket.id)).all()
+        assert numbers == [TICKET_NUMBER_OFFSET + ticket_id for ticket_id in ids]
+        replies = session.scalars(select(Article).where(Article.in_reply_to.is_not(None))).all()
+        firsts = {a.message_id: a for a in session.scalars(select(Article))}
+        assert all(reply.ticket_id == firsts[reply.in_reply_to].ticket_id for reply in replies)
+        assert {len(a.attachments) for a in firsts.values() if a.in_reply_to is None} == {1}
