@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.policy
 import hashlib
 import re
 from email.message import EmailMessage
@@ -28,6 +27,7 @@ from helpdesk_ingest.parsing.oversize import (
     message_too_large,
 )
 from helpdesk_ingest.parsing.parts import Collected, collect
+from helpdesk_ingest.parsing.policy import ParseOncePolicy
 from helpdesk_ingest.parsing.rawheaders import header_charsets, repair_header_section
 from helpdesk_ingest.parsing.reply import split_reply
 
@@ -96,14 +96,15 @@ def _parse(
     raw: bytes, limits: ParseLimits, oversize: Oversize | None, identity: bytes
 ) -> ParsedMessage | ParseFailure:
     repaired, defects = _normalised(raw)
-    parser = BytesParser(policy=email.policy.default)
+    policy = ParseOncePolicy()
+    parser = BytesParser(policy=policy)
     try:
         if oversize is not None:
             message = parser.parsebytes(repaired, headersonly=True)
             note = BodyPiece(plain=oversize.note)
             collected = Collected(pieces=[note], defects=[oversize.defect])
         else:
-            message = parse_in_pieces(repaired, email.policy.default)
+            message = parse_in_pieces(repaired, policy)
             collected = collect(message, limits, header_charsets(repaired))
     except RecursionError:
         # Nesting deeper than the email package can follow: keep the headers, so the message

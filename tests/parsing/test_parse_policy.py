@@ -1,0 +1,95 @@
+"""The parser's policy parses each header value once per message, and changes no result."""
+
+from __future__ import annotations
+
+import email.policy
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email.headerregistry import HeaderRegistry
+from types import MappingProxyType
+from typing import Any
+from unittest import mock
+
+from hypothesis import HealthCheck, given, settings
+
+import helpdesk_ingest.parsing
+from helpdesk_ingest.parsing import parse_message
+from helpdesk_ingest.parsing.policy import ParseOncePolicy
+
+from . import containers, messages
+from .mutations import mutated
+
+SEEDS = [
+    messages.plain(),
+    messages.ALTERNATIVE,
+    messages.ATTACHMENTS,
+    messages.ENCODED_SUBJECT,
+    containers.CALENDAR_ALTERNATIVE,
+    containers.SMIME_SIGNED,
+    containers.PGP_ENCRYPTED,
+]
+
+
+@contextmanager
+def default_policy() -> Iterator[None]:
+    """The parser as it was before: ``email.policy.default``, which parses on every read."""
+    with mock.patch.object(
+        helpdesk_ingest.parsing, "ParseOncePolicy", return_value=email.policy.default
+    ):
+        yield
+
+
+@contextmanager
+def counted_parses() -> Iterator[Counter[tuple[str, str]]]:
+    parses: Counter[tuple[str, str]] = Counter()
+    original = HeaderRegistry.__call__
+
+    def counting(registry: HeaderRegistry, name: str, value: str) -> Any:
+        parses[name, value] += 1
+        return original(registry, name, value)
+
+    with mock.patch.object(HeaderRegistry, "__call__", counting):
+        yield parses
+
+
+def test_each_header_value_is_parsed_once_per_message() -> None:
+    with counted_parses() as parses:
+        parse_message(messages.ATTACHMENTS)
+
+    assert any(name.lower() == "content-type" for name, _ in parses)
+    assert set(parses.values()) == {1}
+
+
+def test_the_default_policy_parses_a_content_type_again_on_each_read() -> None:
+    # What ParseOncePolicy saves; without it the test above would fail.
+    with default_policy(), counted_parses() as parses:
+        parse_message(messages.ATTACHMENTS)
+
+    assert max(parses.values()) > 3
+
+
+def test_a_policy_remembers_only_its_own_message() -> None:
+    first, second = ParseOncePolicy(), ParseOncePolicy()
+    header = first.header_fetch_parse("Content-Type", "text/plain; charset=utf-8")
+
+    assert first.header_fetch_parse("Content-Type", "text/plain; charset=utf-8") is header
+    assert second.header_fetch_parse("Content-Type", "text/plain; charset=utf-8") is not header
+
+
+def test_a_shared_header_cannot_be_changed_through_its_attributes() -> None:
+    # Sharing one parsed header between reads is safe only while it is read-only.
+    header = ParseOncePolicy().header_fetch_parse("Content-Type", 'text/plain; name="a b.txt"')
+
+    assert isinstance(header.params, MappingProxyType)
+    assert isinstance(header.defects, tuple)
+    assert isinstance(header, str)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated(SEEDS))
+def test_the_parse_is_the_same_as_under_the_default_policy(raw: bytes) -> None:
+    with default_policy():
+        expected = parse_message(raw)
+
+    assert parse_message(raw) == expected
