@@ -1,7 +1,10 @@
 """Worker processes that prepare (parse, classify) messages while the daemon stores others.
 
 Parsing is pure CPU in Python, so threads would take turns on one core; separate processes use
-them all. Results come back in the order the messages were handed in. A worker that dies (a
+them all. A group goes to the workers in a few batches, not message by message: every task
+costs the daemon's process a wake-up to hand it over and one to take its result back, and
+while the daemon is busy storing, workers fed one message at a time sat waiting for their next
+one. Results come back in the order the messages were handed in. A worker that dies (a
 crash in a C extension, the OOM killer) costs no message: the pool is rebuilt, the messages it
 held are prepared again one at a time, and one that kills its worker twice is quarantined.
 """
@@ -59,6 +62,23 @@ def default_worker_count() -> int:
 
 PrepareTask = Callable[[Content, PrepareSettings], PreparedMessage]
 
+# A group is cut into this many batches per worker: more than one, so a worker that drew a
+# batch of large messages does not leave the others idle at the end of the group.
+BATCHES_PER_WORKER = 2
+
+
+def prepare_batch(
+    task: PrepareTask, raws: Sequence[Content], settings: PrepareSettings
+) -> list[PreparedMessage]:
+    """Run in a worker: ``task`` for each message of a batch."""
+    return [task(raw, settings) for raw in raws]
+
+
+def batches(count: int, workers: int) -> list[range]:
+    """``count`` positions cut into consecutive batches, about two per worker."""
+    size = -(-count // (workers * BATCHES_PER_WORKER)) or 1
+    return [range(start, min(start + size, count)) for start in range(0, count, size)]
+
 
 class Preparation(Protocol):
     def results(self) -> list[PreparedMessage]: ...
@@ -103,7 +123,7 @@ class _Pending:
         pool: WorkerPool,
         executor: ProcessPoolExecutor,
         raws: Sequence[Content],
-        futures: list[Future[PreparedMessage]],
+        futures: list[tuple[range, Future[list[PreparedMessage]]]],
     ) -> None:
         self._pool = pool
         self._executor = executor
@@ -113,9 +133,9 @@ class _Pending:
     def results(self) -> list[PreparedMessage]:
         prepared = []
         broken = False
-        for raw, future in zip(self._raws, self._futures, strict=True):
+        for positions, future in self._futures:
             try:
-                prepared.append(future.result())
+                prepared.extend(future.result())
                 continue
             except BrokenProcessPool:
                 pass
@@ -125,11 +145,11 @@ class _Pending:
                 # Retire the pool these were handed to before anything is tried again, so
                 # the tries alone below run in a working pool and a death there names its message.
                 self._pool._replace(self._executor)
-            prepared.append(self._pool.prepare_alone(raw))
+            prepared.extend(self._pool.prepare_alone(self._raws[i]) for i in positions)
         return prepared
 
     def settle(self) -> None:
-        wait(self._futures)
+        wait([future for _, future in self._futures])
 
 
 class WorkerPool:
@@ -168,7 +188,15 @@ class WorkerPool:
     def submit(self, raws: Sequence[Content]) -> Preparation:
         executor = self._running()
         try:
-            futures = [executor.submit(self.task, raw, self.settings) for raw in raws]
+            futures = [
+                (
+                    positions,
+                    executor.submit(
+                        prepare_batch, self.task, [raws[i] for i in positions], self.settings
+                    ),
+                )
+                for positions in batches(len(raws), self.workers)
+            ]
         except BrokenProcessPool:
             self._replace(executor)
             return _Done([self.prepare_alone(raw) for raw in raws])

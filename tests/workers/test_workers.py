@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
@@ -19,7 +20,13 @@ from helpdesk_ingest.hygiene import HygieneSettings
 from helpdesk_ingest.message import ParsedMessage, ParseFailure
 from helpdesk_ingest.parsing import ParseLimits
 from helpdesk_ingest.prepare import PrepareSettings, prepare, sha256_hex
-from helpdesk_ingest.workers import InlinePreparer, WorkerPool, make_preparer
+from helpdesk_ingest.workers import (
+    BATCHES_PER_WORKER,
+    InlinePreparer,
+    WorkerPool,
+    batches,
+    make_preparer,
+)
 from tests.workers.tasks import CRASH, prepare_or_die
 
 SETTINGS = PrepareSettings(ParseLimits(), HygieneSettings())
@@ -138,3 +145,28 @@ def _alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+@pytest.mark.parametrize(("count", "workers"), [(0, 2), (1, 2), (5, 2), (32, 2), (33, 4), (3, 8)])
+def test_batches_cover_every_position_once_in_order(count: int, workers: int) -> None:
+    cut = batches(count, workers)
+    assert [i for batch in cut for i in batch] == list(range(count))
+    assert all(len(batch) > 0 for batch in cut)
+    assert len(cut) <= workers * BATCHES_PER_WORKER
+
+
+def test_a_group_goes_to_the_workers_in_a_few_batches(
+    pool: WorkerPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    executor = pool._running()
+    handed: list[int] = []
+    submit = executor.submit
+
+    def counting_submit(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        handed.append(len(args[1]))
+        return submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(executor, "submit", counting_submit)
+    raws = [message(number) for number in range(32)]
+    assert subjects(list(pool.submit(raws).results())) == [f"case {n}" for n in range(32)]
+    assert handed == [8, 8, 8, 8]
