@@ -125,6 +125,21 @@ def _evidence(message: Message, envelope: Envelope) -> list[str]:
     return reasons
 
 
+def _supported(reasons: list[str], envelope: Envelope) -> bool:
+    return (
+        bool(reasons) or envelope.null_return_path or bool(BOUNCE_SUBJECT.search(envelope.subject))
+    )
+
+
+def reads_body(message: Message, envelope: Envelope) -> bool:
+    """Whether ``detect_bounce`` reads more of ``message`` than its top-level headers.
+
+    Meant for a message whose parts hold no report (no DSN, MDN or returned message): then
+    only flufl.bounce's detectors read on, and only when other evidence would let them count.
+    """
+    return _supported(_evidence(message, envelope), envelope)
+
+
 def detect_bounce(message: Message, envelope: Envelope) -> Bounce | None:
     """The bounce in ``message``, or None.
 
@@ -133,11 +148,9 @@ def detect_bounce(message: Message, envelope: Envelope) -> Bounce | None:
     its looser detectors also match ordinary mail that quotes an error.
     """
     reasons = _evidence(message, envelope)
-    supported = bool(reasons) or envelope.null_return_path
-    supported = supported or bool(BOUNCE_SUBJECT.search(envelope.subject))
     # The library's forty detectors are the costliest step of ingesting a message; without other
     # evidence their finding would not count, so ordinary mail skips them.
-    failures = _library_failures(message) if supported else set()
+    failures = _library_failures(message) if _supported(reasons, envelope) else set()
     if failures:
         reasons.append("failed-recipients")
     if not reasons:

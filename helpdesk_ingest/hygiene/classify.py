@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.message import Message
+from email.parser import BytesParser
 from email.policy import compat32
 from typing import Literal
 
 from helpdesk_ingest.hygiene.autoreply import auto_reply_flags
-from helpdesk_ingest.hygiene.bounce import Envelope, detect_bounce
+from helpdesk_ingest.hygiene.bounce import Envelope, detect_bounce, reads_body
 from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.parsing.feed import parse_in_pieces
+from helpdesk_ingest.parsing.oversize import header_section_size
 
 Kind = Literal["customer", "auto-reply", "bounce", "loop"]
 
@@ -36,6 +39,22 @@ class Classification:
 
 CUSTOMER = Classification("customer")
 
+# The parts the classifier looks for (DSN, MDN, feedback report, returned message or headers)
+# have a content type that starts with one of these; so does a digest, whose parts are
+# message/rfc822 by default. compat32 reads a content type only as written, lowercased.
+_REPORT_TYPE_TEXT = (b"message/", b"rfc822-headers", b"multipart/digest")
+
+
+def _may_hold_report(raw: bytes) -> bool:
+    # The parser decodes bytes as ASCII, so ASCII lowercase is the only case it folds.
+    lowered = raw.lower()
+    return any(text in lowered for text in _REPORT_TYPE_TEXT)
+
+
+def _top_headers(raw: bytes) -> Message:
+    """The top-level headers of ``raw``, read as the whole message's parse reads them."""
+    return BytesParser(policy=compat32).parsebytes(raw[: header_section_size(raw)], True)
+
 
 def _loop_flags(parsed: ParsedMessage, settings: HygieneSettings) -> tuple[str, ...]:
     flags = []
@@ -49,8 +68,12 @@ def _loop_flags(parsed: ParsedMessage, settings: HygieneSettings) -> tuple[str, 
 
 def classify(raw: bytes, parsed: ParsedMessage, settings: HygieneSettings) -> Classification:
     """Pure: the raw bytes and their parse in, a verdict out."""
-    # The parser's value has no MIME tree; report parts and DSN fields need one.
-    message = parse_in_pieces(raw, compat32)
+    # The parser's value has no MIME tree; report parts and DSN fields need one. Parsing the
+    # whole message again costs more than all the rest of the classifier, so a message without
+    # the name of a report type anywhere in it, which has no such part, is read by its top-level
+    # headers alone, unless the bounce detectors will read its body.
+    whole = _may_hold_report(raw)
+    message = parse_in_pieces(raw, compat32) if whole else _top_headers(raw)
     auto_flags = auto_reply_flags(parsed, message)
     loop_flags = _loop_flags(parsed, settings)
     if loop_flags:
@@ -61,6 +84,8 @@ def classify(raw: bytes, parsed: ParsedMessage, settings: HygieneSettings) -> Cl
         subject=parsed.subject,
         null_return_path="null-return-path" in auto_flags,
     )
+    if not whole and reads_body(message, envelope):
+        message = parse_in_pieces(raw, compat32)
     bounce = detect_bounce(message, envelope)
     if bounce is not None:
         return Classification(
