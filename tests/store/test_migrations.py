@@ -81,6 +81,21 @@ def test_postgresql_compresses_mail_bytes_with_lz4(store_postgres_url: str) -> N
     assert sorted(methods) == [("blobs", "l"), ("quarantine", "l"), ("raw_messages", "l")]
 
 
+@pytest.mark.postgres
+def test_postgresql_compresses_article_text_with_lz4(store_postgres_url: str) -> None:
+    engine = make_engine(store_postgres_url)
+    upgrade_to_head(engine)
+    query = text(
+        "SELECT attname, attcompression FROM pg_attribute "
+        "WHERE attrelid = 'articles'::regclass AND attname = ANY(:columns)"
+    )
+    columns = ["body_text", "body_html", "reply_text", "quoted_text", "signature", "references"]
+    with engine.connect() as connection:
+        methods = dict(connection.execute(query, {"columns": columns}).tuples().all())
+    engine.dispose()
+    assert methods == dict.fromkeys(columns, "l")
+
+
 def test_downgrade_to_base_and_back(engine: Engine) -> None:
     upgrade_to_head(engine)
     config = Config()
