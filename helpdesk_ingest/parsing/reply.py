@@ -33,6 +33,22 @@ MAX_SPLIT_CHARS = 100_000
 # tests/parsing/test_parse_reply_hint.py pins the library's pattern this was read from.
 HEADER_HINT = re.compile(r"^(?:(?:> ?)*[* ]*\w* ?:|-----|.*:$)", re.MULTILINE)
 _NOTHING = re.compile(r"(?!)")
+_LIBRARY = EmailMessage(text="", languages=list(LANGUAGES))
+
+
+def _phrases(key: str) -> str:
+    # The library's own per-language patterns, joined as it joins them.
+    return "|".join(filter(None, (_LIBRARY._get_language_regex(code, key) for code in LANGUAGES)))
+
+
+# Likewise, each of the library's signature patterns starts at a line that begins, after quote
+# marks or a space, with a hyphen or an underscore ("-- ", "-Alice", a rule of underscores) or
+# with one of its phrases ("Best regards", "Sent from my", "Grüße"). With the header search
+# skipped, this search is the largest cost left in the split; the same test pins its pattern.
+SIGNATURE_HINT = re.compile(
+    rf"^[> ]*(?:[-_]|{_phrases('sent_from')}|{_phrases('signatures')})",
+    re.MULTILINE | re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +79,9 @@ def split_reply(text: str) -> ReplyParts:
             # The library compiles its header pattern on first use and keeps it in this field;
             # one that cannot match gives the same split without the search (see HEADER_HINT).
             message._header_regex = _NOTHING
+            if not SIGNATURE_HINT.search(message.text):
+                # Without headers the whole text is the one reply searched for a signature.
+                message._signature_regex = _NOTHING
         read = message.read()
         latest = read.replies[0]
         reply, signature = latest.body, latest.signatures

@@ -1,10 +1,11 @@
-"""The header hint of reply splitting skips the library's search only where it finds nothing.
+"""The hints of reply splitting skip the library's searches only where those find nothing.
 
 ``split_reply`` skips mail-parser-reply's search for quoted-history headers when
-``HEADER_HINT`` finds no line that one of the library's patterns needs. These tests hold the hint
-to the library: on text built from attribution lines, Outlook header blocks, separators, quotes
-and signatures in every language split, the library's own search finds nothing wherever the hint
-finds nothing, and the split is the same as without the hint.
+``HEADER_HINT`` finds no line that one of the library's patterns needs, and then its search for
+a signature when ``SIGNATURE_HINT`` finds none either. These tests hold the hints to the
+library: on text built from attribution lines, Outlook header blocks, separators, quotes and
+signatures in every language split, the library's own searches find nothing wherever the hints
+find nothing, and the split is the same as without the hints.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from hypothesis import strategies as st
 from mailparser_reply import EmailMessage
 
 from helpdesk_ingest.parsing import reply
-from helpdesk_ingest.parsing.reply import HEADER_HINT, LANGUAGES, split_reply
+from helpdesk_ingest.parsing.reply import HEADER_HINT, LANGUAGES, SIGNATURE_HINT, split_reply
 
-# The header pattern of mail-parser-reply 1.36 for LANGUAGES, which HEADER_HINT was read from.
-# When this changes (a new library version, another language), read the new pattern and check
-# that each of its alternatives still needs what HEADER_HINT looks for, then update the digest.
-REVIEWED_PATTERN_SHA256 = "a3c153453ffa887cf341b5d9762019b665c99e958fde052aae54385d2d795cdb"
+# The header and signature patterns of mail-parser-reply 1.36 for LANGUAGES, which the hints
+# were read from. When one changes (a new library version, another language), read the new
+# pattern and check that each of its alternatives still needs what the hint looks for, then
+# update the digest.
+REVIEWED_HEADER_SHA256 = "a3c153453ffa887cf341b5d9762019b665c99e958fde052aae54385d2d795cdb"
+REVIEWED_SIGNATURE_SHA256 = "87092c812bd517fed10635a7925b43b08fc611557c896b4aab374760eb04657e"
 
 # Lines that start, or nearly start, a quoted-history header in the languages split, and lines
 # that look like them without being one.
@@ -89,11 +92,15 @@ LINES = (
     "Mit freundlichen Grüßen",
     "Cordialement",
     "Sent from my iPhone",
+    "> --",
+    "> > - Bob",
+    "> Best regards,",
+    ">Sent from my iPhone",
     "Gesendet von meinem iPad",
     "the printer is broken since yesterday",
 )
 # Characters the header patterns turn on, for lines no list foresees.
-FRAGMENTS = st.text(alphabet="OnAmLeEl wrote:schrieb->*_\t.,", max_size=40)
+FRAGMENTS = st.text(alphabet="OnAmLeEl wrote:schrieb->*_\t.,Grüß", max_size=40)
 TEXTS = st.lists(st.one_of(st.sampled_from(LINES), FRAGMENTS), min_size=1, max_size=14).map(
     "\n".join
 )
@@ -111,20 +118,27 @@ def _library_headers(text: str) -> list[object]:
     return found
 
 
-def test_the_hint_was_read_from_the_library_pattern_in_use() -> None:
-    pattern = EmailMessage(text="", languages=list(LANGUAGES)).HEADER_REGEX.pattern
-
-    assert hashlib.sha256(pattern.encode()).hexdigest() == REVIEWED_PATTERN_SHA256
+def _digest(pattern: re.Pattern[str]) -> str:
+    return hashlib.sha256(pattern.pattern.encode()).hexdigest()
 
 
-def test_the_library_uses_the_header_pattern_it_is_given() -> None:
-    # split_reply hands its never-matching pattern over through this field.
-    message = EmailMessage(text="From: a\nTo: b\n", languages=list(LANGUAGES))
+def test_the_hints_were_read_from_the_library_patterns_in_use() -> None:
+    library = EmailMessage(text="", languages=list(LANGUAGES))
+
+    assert _digest(library.HEADER_REGEX) == REVIEWED_HEADER_SHA256
+    assert _digest(library.SIGNATURE_REGEX) == REVIEWED_SIGNATURE_SHA256
+
+
+def test_the_library_uses_the_patterns_it_is_given() -> None:
+    # split_reply hands its never-matching pattern over through these fields.
+    message = EmailMessage(text="From: a\nTo: b\n\n-- \nAlice\n", languages=list(LANGUAGES))
     nothing = re.compile(r"(?!)")
     message._header_regex = nothing
+    message._signature_regex = nothing
 
     assert message.HEADER_REGEX is nothing
-    assert len(message.read().replies) == 1
+    assert message.SIGNATURE_REGEX is nothing
+    assert [reply.signatures for reply in message.read().replies] == [""]
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -133,9 +147,18 @@ def test_the_library_finds_no_header_where_the_hint_finds_nothing(text: str) -> 
     assert HEADER_HINT.search(_normalized(text)) or not _library_headers(text)
 
 
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(TEXTS)
+def test_the_library_finds_no_signature_where_the_hint_finds_nothing(text: str) -> None:
+    # Only asked of a text without headers: the library then searches all of it.
+    message = EmailMessage(text=text, languages=list(LANGUAGES))
+
+    assert SIGNATURE_HINT.search(message.text) or not message.SIGNATURE_REGEX.search(message.text)
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(TEXTS)
-def test_the_split_is_the_same_with_and_without_the_hint(text: str) -> None:
+def test_the_split_is_the_same_with_and_without_the_hints(text: str) -> None:
     with mock.patch.object(reply, "HEADER_HINT", re.compile("")):
         # An empty pattern is found in every text: the library always searches.
         expected = split_reply(text)
@@ -151,8 +174,17 @@ def test_each_header_line_is_seen_by_the_hint() -> None:
             assert HEADER_HINT.search(_normalized(text)), line
 
 
-def test_prose_without_header_lines_skips_the_search() -> None:
+def test_each_signature_line_is_seen_by_the_hint() -> None:
+    for line in LINES:
+        text = f"Thanks.\n\n{line}\nAlice\n"
+        message = EmailMessage(text=text, languages=list(LANGUAGES))
+        if message.SIGNATURE_REGEX.search(message.text):
+            assert SIGNATURE_HINT.search(message.text), line
+
+
+def test_prose_without_header_or_signature_lines_skips_the_searches() -> None:
     prose = "on the printer again since yesterday\nam I the only one\nle service client\n"
 
     assert HEADER_HINT.search(_normalized(prose)) is None
+    assert SIGNATURE_HINT.search(_normalized(prose)) is None
     assert split_reply(prose).reply == prose.strip()
