@@ -54,6 +54,8 @@ class Runtime:
 
     def poll(self, mailbox: MailboxSettings, stop: threading.Event | None = None) -> PollResult:
         """One pass, unless another daemon holds the mailbox's lock (then it is skipped)."""
+        if self.preparer is not None:
+            self.preparer.start()
         try:
             with mailbox_lock(self.engine, mailbox.name) as held:
                 if not held:

@@ -55,6 +55,11 @@ def _exit_when_orphaned(daemon_pid: int) -> None:
     os._exit(0)
 
 
+def _ready() -> None:
+    """A task that does nothing: receiving it has made the worker start and import this module
+    (and with it the parser)."""
+
+
 def default_worker_count() -> int:
     """One worker per CPU this process may use; the daemon's own process stores meanwhile."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -88,6 +93,9 @@ class Preparation(Protocol):
 
 
 class Preparer(Protocol):
+    def start(self) -> None:
+        """Get ready for the first group without waiting for it (idempotent)."""
+
     def submit(self, raws: Sequence[Content]) -> Preparation: ...
 
     def close(self) -> None: ...
@@ -109,6 +117,9 @@ class InlinePreparer:
 
     def __init__(self, settings: PrepareSettings) -> None:
         self.settings = settings
+
+    def start(self) -> None:
+        pass
 
     def submit(self, raws: Sequence[Content]) -> Preparation:
         return _Done([prepare(raw, self.settings) for raw in raws])
@@ -166,6 +177,18 @@ class WorkerPool:
         self.task = task
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        """Spawn the workers now, while the daemon logs in, not when the first group waits.
+
+        A fresh interpreter takes a few hundred milliseconds to start and import the parser.
+        """
+        with self._lock:
+            started = self._executor is not None
+        if not started:
+            executor = self._running()
+            for _ in range(self.workers):
+                executor.submit(_ready)
 
     def _running(self) -> ProcessPoolExecutor:
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -170,3 +171,13 @@ def test_a_group_goes_to_the_workers_in_a_few_batches(
     raws = [message(number) for number in range(32)]
     assert subjects(list(pool.submit(raws).results())) == [f"case {n}" for n in range(32)]
     assert handed == [8, 8, 8, 8]
+
+
+def test_start_spawns_the_workers_before_the_first_group(pool: WorkerPool) -> None:
+    before = {child.pid for child in multiprocessing.active_children()}
+    pool.start()
+    spawned = {child.pid for child in multiprocessing.active_children()} - before
+    assert len(spawned) == 2
+    pool.start()
+    assert {child.pid for child in multiprocessing.active_children()} - before == spawned
+    assert subjects(list(pool.submit([message(8)]).results())) == ["case 8"]
