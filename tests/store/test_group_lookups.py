@@ -233,12 +233,20 @@ def test_a_groups_statements_do_not_grow_with_its_messages(postgres_engine: Engi
         event.remove(engine, "before_cursor_execute", on_execute)
     # Each table's new rows go in one statement, whether the group holds 6 messages or 30.
     assert len(large) == len(small)
+    # Their ids come from the sequences beforehand: no RETURNING, no UPDATE for the numbers.
+    article_inserts = [sql for sql in large if sql.startswith("INSERT INTO articles")]
+    assert len(article_inserts) == 1
+    assert "RETURNING" not in article_inserts[0]
+    assert not [sql for sql in large if sql.startswith("UPDATE tickets SET number")]
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Ticket)) == 3 + 15
         assert session.scalar(select(func.count()).select_from(Article)) == 36
         numbers = session.scalars(select(Ticket.number).order_by(Ticket.id)).all()
         ids = session.scalars(select(Ticket.id).order_by(Ticket.id)).all()
         assert numbers == [TICKET_NUMBER_OFFSET + ticket_id for ticket_id in ids]
+        # Numbered in the order the mail arrived.
+        subjects = session.scalars(select(Ticket.subject).order_by(Ticket.id)).all()
+        assert subjects == [f"Case {n}" for n in [*range(0, 6, 2), *range(100, 130, 2)]]
         replies = session.scalars(select(Article).where(Article.in_reply_to.is_not(None))).all()
         firsts = {a.message_id: a for a in session.scalars(select(Article))}
         assert all(reply.ticket_id == firsts[reply.in_reply_to].ticket_id for reply in replies)
