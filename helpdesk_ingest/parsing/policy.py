@@ -44,5 +44,14 @@ class ParseOncePolicy(_DefaultPolicy):
         key = (name, value)
         header = self._parsed.get(key)
         if header is None:
-            header = self._parsed[key] = super().header_fetch_parse(name, value)
+            header = self._parsed[key] = self._parse(name, value)
         return header
+
+    def _parse(self, name: str, value: str) -> Any:
+        try:
+            return super().header_fetch_parse(name, value)
+        except Exception:
+            # The registry's own parser fails on some damaged values (Python 3.11 raises
+            # IndexError on an RFC 2231 parameter cut off after its charset). Read as plain
+            # text, as the compat32 policy does, the value costs its structure, not the message.
+            return email.policy.compat32.header_fetch_parse(name, value)

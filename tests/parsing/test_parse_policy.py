@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email
 import email.policy
 from collections import Counter
 from collections.abc import Iterator
@@ -11,9 +12,11 @@ from types import MappingProxyType
 from typing import Any
 from unittest import mock
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 import helpdesk_ingest.parsing
+from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.parsing import parse_message
 from helpdesk_ingest.parsing.policy import ParseOncePolicy
 
@@ -93,3 +96,20 @@ def test_the_parse_is_the_same_as_under_the_default_policy(raw: bytes) -> None:
         expected = parse_message(raw)
 
     assert parse_message(raw) == expected
+
+
+def test_a_header_the_registry_cannot_parse_is_read_as_plain_text() -> None:
+    # Found by the corpus fuzz test: an RFC 2231 boundary cut off after its charset makes the
+    # standard library's header parser raise IndexError.
+    raw = (
+        b"From: Anne Person <aperson@example.com>\n"
+        b"Subject: Re: signed\n"
+        b"Mime-Version: 1.0\n"
+        b"Content-Type: multipart/signed; micalg*=ansi-x3.4-1968''pgp-md5;\n"
+        b"\tboundary*=\"ansi-x3.4-1968''"
+    )
+    with pytest.raises(IndexError):
+        str(email.message_from_bytes(raw, policy=email.policy.default)["Content-Type"])
+    parsed = parse_message(raw)
+    assert isinstance(parsed, ParsedMessage)
+    assert parsed.subject == "Re: signed"
