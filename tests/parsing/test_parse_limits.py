@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.parsing import ParseLimits, parse_message, parse_oversized
-from helpdesk_ingest.parsing.oversize import header_section, human_size
+from helpdesk_ingest.parsing.oversize import header_section, header_section_size, human_size
 
 from . import messages
 
@@ -84,3 +86,11 @@ def test_header_section_is_cut_at_a_line_end_within_the_limit(
     raw: bytes, limit: int, expected: bytes
 ) -> None:
     assert header_section(raw, limit) == expected
+
+
+@given(st.lists(st.sampled_from([b"\r", b"\n", b"a", b"b: c"]), max_size=40).map(b"".join))
+def test_the_header_section_ends_at_the_first_blank_line_of_any_kind(raw: bytes) -> None:
+    # Whichever line ending the message uses, and wherever several kinds are mixed.
+    found = [raw.find(separator) for separator in (b"\r\n\r\n", b"\n\n", b"\r\r")]
+    expected = min((position for position in found if position >= 0), default=len(raw))
+    assert header_section_size(raw) == expected
