@@ -6,6 +6,7 @@ import hashlib
 import re
 from email.message import EmailMessage
 from email.parser import BytesParser
+from functools import cache, partial
 
 from helpdesk_ingest.message import Address, ParsedMessage, ParseFailure
 from helpdesk_ingest.parsing.body import BodyPiece, body_html, body_text
@@ -105,7 +106,7 @@ def _parse(
             collected = Collected(pieces=[note], defects=[oversize.defect])
         else:
             message = parse_in_pieces(repaired, policy)
-            collected = collect(message, limits, header_charsets(repaired))
+            collected = collect(message, limits, cache(partial(header_charsets, repaired)))
     except RecursionError:
         # Nesting deeper than the email package can follow: keep the headers, so the message
         # still becomes a ticket; the raw bytes stay stored for anyone who needs the rest.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email.message import Message
 
 from helpdesk_ingest.parsing.headers import decode_words
@@ -25,13 +25,18 @@ def _lenient_filename(part: Message, charsets: Sequence[str]) -> str | None:
     return str(name) if name else None
 
 
-def filename(part: Message, charsets: Sequence[str]) -> str | None:
-    """The decoded file name a part was sent with, or None."""
+def filename(part: Message, charsets: Callable[[], Sequence[str]] = tuple) -> str | None:
+    """The decoded file name a part was sent with, or None.
+
+    ``charsets`` gives the charsets the message declares; it is asked only for a name sent as
+    raw 8-bit bytes, as finding them means reading the whole message.
+    """
     raw = [str(value) for key, value in part.raw_items() if key.lower() in _NAMING_HEADERS]
     try:
         if any(_has_raw_8bit(value) for value in raw):
             charset = part.get_content_charset()
-            name = _lenient_filename(part, [charset, *charsets] if charset else charsets)
+            declared = charsets()
+            name = _lenient_filename(part, [charset, *declared] if charset else declared)
         else:
             found = part.get_filename()
             name = str(found) if found else None

@@ -8,7 +8,7 @@ import hashlib
 import io
 import mimetypes
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from email.generator import BytesGenerator
 from email.message import Message
@@ -44,7 +44,8 @@ class Collected:
     pieces: list[BodyPiece] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
-    charsets: Sequence[str] = ()
+    # What the message declares, for names in raw 8-bit bytes: see partheaders.filename.
+    charsets: Callable[[], Sequence[str]] = tuple
     parts_seen: int = 0
 
     @property
@@ -138,7 +139,9 @@ def _file(found: Collected, name: str | None, content_type: str, content: bytes)
     )
 
 
-def collect(message: Message, limits: ParseLimits, charsets: Sequence[str]) -> Collected:
+def collect(
+    message: Message, limits: ParseLimits, charsets: Callable[[], Sequence[str]] = tuple
+) -> Collected:
     found = Collected(charsets=charsets)
     found.pieces = _walk(message, 0, found, limits, resource=False)
     _mark_referenced_inline(found)
@@ -218,7 +221,7 @@ def _is_body_text(part: Message, content_type: str, *, resource: bool) -> bool:
     if content_type not in _BODY_TYPES:
         return False
     # A named text part marked inline is a file shown inline, not the writer's words.
-    return not (filename(part, ()) and part.get_content_disposition() == "inline")
+    return not (filename(part) and part.get_content_disposition() == "inline")
 
 
 def _leaf(part: Message, found: Collected, *, resource: bool) -> list[BodyPiece]:

@@ -145,3 +145,18 @@ def test_report_date_is_iso8601() -> None:
     report = parse_report(parse_message(messages.plain()))
 
     assert report["date"] == "2024-09-03T08:15:00+00:00"
+
+
+def test_a_raw_8bit_file_name_is_read_in_the_charset_the_message_declares() -> None:
+    name = "請求書.pdf".encode("shift_jis")
+    raw = (
+        b"From: a@example.org\r\nSubject: invoice\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain; charset=shift_jis\r\n\r\nplease see\r\n"
+        b"--b\r\nContent-Type: application/pdf\r\n"
+        b'Content-Disposition: attachment; filename="' + name + b'"\r\n\r\n%PDF-1.4\r\n'
+        b"--b--\r\n"
+    )
+    parsed = parse_message(raw)
+    assert isinstance(parsed, ParsedMessage)
+    assert [attachment.filename for attachment in parsed.attachments] == ["請求書.pdf"]
