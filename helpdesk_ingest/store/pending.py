@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import Integer, func, inspect, literal, select, union_all
+from sqlalchemy import Integer, inspect, text
 from sqlalchemy.orm import InstanceState, Session
 
 from helpdesk_ingest.message import Attachment
@@ -83,6 +83,14 @@ class PendingWrites:
                 fill_column(session, Blob.content, Blob.sha256 == sha256, content)
 
 
+# One statement whatever the tables: it is prepared once, like the INSERTs that follow it.
+_TAKE_IDS = text(
+    "SELECT wanted.name, nextval(pg_get_serial_sequence(wanted.name, wanted.key)) "
+    "FROM unnest(CAST(:tables AS text[]), CAST(:keys AS text[]), CAST(:counts AS integer[])) "
+    "AS wanted(name, key, count), generate_series(1, wanted.count)"
+)
+
+
 def _take_ids(session: Session) -> None:
     """Give every new row with a sequence-made id its id now, in the order the rows were added."""
     waiting: defaultdict[tuple[str, str], list[InstanceState[object]]] = defaultdict(list)
@@ -96,16 +104,14 @@ def _take_ids(session: Session) -> None:
             waiting[(keys[0].table.name, keys[0].name)].append(state)
     if not waiting:
         return
-    counted = [
-        select(
-            literal(table).label("table"),
-            func.nextval(func.pg_get_serial_sequence(table, column)).label("id"),
-        ).select_from(func.generate_series(1, len(states)))
-        for (table, column), states in waiting.items()
-    ]
+    wanted = {
+        "tables": [table for table, _ in waiting],
+        "keys": [key for _, key in waiting],
+        "counts": [len(states) for states in waiting.values()],
+    }
     taken: defaultdict[str, list[int]] = defaultdict(list)
     with session.no_autoflush:
-        for table, new_id in session.execute(union_all(*counted)):
+        for table, new_id in session.execute(_TAKE_IDS, wanted):
             taken[table].append(new_id)
     for (table, _), states in waiting.items():
         mapper = states[0].mapper
