@@ -45,6 +45,12 @@ def insert_absent(session: Session, model: type[Base], rows: Sequence[dict[str, 
     return list(session.scalars(statement))
 
 
+def insert_all_absent(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
+    """``insert_if_absent`` for several rows, as one batch of the same short statement."""
+    if rows:
+        session.execute(_insert(session, model).on_conflict_do_nothing(), list(rows))
+
+
 def _insert(session: Session, model: type[Base]) -> PgInsert | SqliteInsert:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":

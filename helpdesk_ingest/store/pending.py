@@ -23,7 +23,7 @@ from sqlalchemy.orm import InstanceState, Session
 
 from helpdesk_ingest.message import Attachment
 from helpdesk_ingest.spool import SpooledBytes
-from helpdesk_ingest.store.concurrency import insert_absent
+from helpdesk_ingest.store.concurrency import insert_absent, insert_all_absent
 from helpdesk_ingest.store.large_values import fill_column, inline_part
 from helpdesk_ingest.store.models import (
     CONTENT_TYPE_LENGTH,
@@ -74,8 +74,13 @@ class PendingWrites:
             {"sha256": sha256, "size": part.size, "content": inline_part(part.content)}
             for sha256, part in contents.items()
         ]
+        spooled = any(isinstance(part.content, SpooledBytes) for part in contents.values())
         # Blobs refer to nothing, so they may go before the rows pending in the session.
         with session.no_autoflush:
+            if not spooled:
+                # Nothing to fill in afterwards: which rows were new does not matter.
+                insert_all_absent(session, Blob, rows)
+                return
             inserted = insert_absent(session, Blob, rows)
         for sha256 in inserted:
             content = contents[sha256].content
