@@ -174,7 +174,12 @@ class Settings(BaseSettings):
         ),
     )
     checkpoint_every: int = Field(
-        default=100, ge=1, description="QUIT and reconnect after this many messages in one pass."
+        default=500,
+        ge=1,
+        description=(
+            "QUIT and reconnect after this many messages in one pass, so the server applies "
+            "their deletes; each reconnect is a TLS handshake and a login."
+        ),
     )
     max_messages_per_poll: int = Field(
         default=1000, ge=1, description="Upper bound of messages handled in one pass."

@@ -18,7 +18,7 @@ class PollOptions:
 
     queue: str
     ticket_tag_pattern: re.Pattern[str]
-    checkpoint_every: int = 100
+    checkpoint_every: int = 500
     max_messages: int = 1000
     routing_rules: tuple[RoutingRule, ...] = ()
     policy: IngestPolicy = DEFAULT_POLICY

@@ -43,7 +43,7 @@ def test_no_config_defaults_to_sqlite_file() -> None:
     settings = load_settings()
     assert settings.database_url_value == "sqlite:///helpdesk.db"
     assert settings.mailboxes == []
-    assert settings.checkpoint_every == 100
+    assert settings.checkpoint_every == 500
 
 
 def test_documented_keys_load_exactly(tmp_path: Path) -> None:

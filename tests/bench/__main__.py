@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeat", type=int, default=3, help="repetitions; medians reported")
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated mail")
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--checkpoint-every", type=int, default=100)
+    parser.add_argument(
+        "--checkpoint-every", type=int, help="the daemon's checkpoint_every (default: its own)"
+    )
     parser.add_argument(
         "--parse-workers", type=int, help="the daemon's parse_workers (default: its own)"
     )

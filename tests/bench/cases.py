@@ -38,9 +38,9 @@ class Sample:
 
 @dataclass(frozen=True)
 class DaemonOptions:
-    checkpoint_every: int
     max_messages_per_poll: int
     # None: the daemon's defaults.
+    checkpoint_every: int | None = None
     parse_workers: int | None = None
     commit_group_size: int | None = None
 
@@ -143,6 +143,7 @@ def _write_config(
     options: DaemonOptions,
 ) -> Path:
     tuning = {
+        "checkpoint_every": options.checkpoint_every,
         "parse_workers": options.parse_workers,
         "commit_group_size": options.commit_group_size,
     }
@@ -151,7 +152,6 @@ def _write_config(
         'log_format = "json"',
         'log_level = "warning"',
         "migrate_on_start = true",
-        f"checkpoint_every = {options.checkpoint_every}",
         f"max_messages_per_poll = {options.max_messages_per_poll}",
         *(f"{name} = {value}" for name, value in tuning.items() if value is not None),
         "[[mailboxes]]",

@@ -34,7 +34,7 @@ class BenchOptions:
     seed: int = 1
     sqlite: bool = True
     postgresql: bool = True
-    checkpoint_every: int = 100
+    checkpoint_every: int | None = None
     parse_workers: int | None = None
     commit_group_size: int | None = None
 
