@@ -3,7 +3,9 @@
 The row is first written with the column empty; this fills it in. SQLite has incremental blob
 I/O for this (a zero-filled blob of the final size, then written in place). PostgreSQL has no
 such thing for bytea, so the pieces go into a large object inside the server, which then copies
-it into the column and drops it, all in the caller's transaction.
+it into the column and drops it, all in the caller's transaction. That writes the value twice:
+up to ``POSTGRESQL_INLINE_BYTES`` a spooled value is read back instead and sent in its row's
+INSERT, which costs about twice its size in memory for a moment and half the time.
 """
 
 from __future__ import annotations
@@ -16,6 +18,19 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from helpdesk_ingest.spool import Content, SpooledBytes
 from helpdesk_ingest.store.models import QuarantinedMessage, RawMessage
 
+POSTGRESQL_INLINE_BYTES = 8 * 1024 * 1024
+
+
+def for_statement(session: Session, content: Content) -> Content:
+    """``content`` as this database takes it best: a small spooled value read back on PostgreSQL."""
+    if (
+        isinstance(content, SpooledBytes)
+        and content.size <= POSTGRESQL_INLINE_BYTES
+        and session.get_bind().dialect.name == "postgresql"
+    ):
+        return content.read()
+    return content
+
 
 def inline_part(content: Content) -> bytes:
     """What goes into the row's INSERT: the bytes themselves, or nothing yet when spooled."""
@@ -26,6 +41,7 @@ def add_with_content(
     session: Session, row: RawMessage | QuarantinedMessage, content: Content
 ) -> None:
     """Add ``row`` holding ``content``: in its INSERT when in memory, written after when spooled."""
+    content = for_statement(session, content)
     row.content = inline_part(content)
     session.add(row)
     if isinstance(content, SpooledBytes):

@@ -24,7 +24,7 @@ from sqlalchemy.orm import InstanceState, Session
 from helpdesk_ingest.message import Attachment
 from helpdesk_ingest.spool import SpooledBytes
 from helpdesk_ingest.store.concurrency import insert_absent, insert_all_absent
-from helpdesk_ingest.store.large_values import fill_column, inline_part
+from helpdesk_ingest.store.large_values import fill_column, for_statement, inline_part
 from helpdesk_ingest.store.models import (
     CONTENT_TYPE_LENGTH,
     FILENAME_LENGTH,
@@ -67,14 +67,15 @@ class PendingWrites:
         self.new_tickets = [ticket for ticket in self.new_tickets if ticket.number is None]
 
     def _write_blobs(self, session: Session) -> None:
-        contents = {attachment.sha256: attachment for _, attachment in self.attachments}
-        if not contents:
+        parts = {attachment.sha256: attachment for _, attachment in self.attachments}
+        if not parts:
             return
+        contents = {sha256: for_statement(session, part.content) for sha256, part in parts.items()}
         rows = [
-            {"sha256": sha256, "size": part.size, "content": inline_part(part.content)}
-            for sha256, part in contents.items()
+            {"sha256": sha256, "size": parts[sha256].size, "content": inline_part(content)}
+            for sha256, content in contents.items()
         ]
-        spooled = any(isinstance(part.content, SpooledBytes) for part in contents.values())
+        spooled = any(isinstance(content, SpooledBytes) for content in contents.values())
         # Blobs refer to nothing, so they may go before the rows pending in the session.
         with session.no_autoflush:
             if not spooled:
@@ -83,7 +84,7 @@ class PendingWrites:
                 return
             inserted = insert_absent(session, Blob, rows)
         for sha256 in inserted:
-            content = contents[sha256].content
+            content = contents[sha256]
             if isinstance(content, SpooledBytes):
                 fill_column(session, Blob.content, Blob.sha256 == sha256, content)
 

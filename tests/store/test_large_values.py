@@ -6,11 +6,13 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk_ingest.spool import CHUNK_BYTES, Spool
-from helpdesk_ingest.store.large_values import fill_column
+from helpdesk_ingest.store import large_values
+from helpdesk_ingest.store.large_values import add_with_content, fill_column, for_statement
 from helpdesk_ingest.store.models import Blob, RawMessage
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
@@ -66,3 +68,24 @@ def test_a_rolled_back_fill_leaves_nothing(sessions: sessionmaker[Session], tmp_
         session.rollback()
     with sessions.begin() as check:
         assert check.scalar(select(Blob.sha256)) is None
+
+
+def test_a_spooled_value_goes_whole_into_its_insert_only_on_postgresql_and_only_when_small(
+    sessions: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(large_values, "POSTGRESQL_INLINE_BYTES", 1000)
+    spool = Spool(tmp_path)
+    small, large = spool.write(b"s" * 1000), spool.write(b"L" * 1001)
+    with sessions.begin() as session:
+        on_postgresql = session.get_bind().dialect.name == "postgresql"
+        assert for_statement(session, small) == (b"s" * 1000 if on_postgresql else small)
+        assert for_statement(session, large) is large
+        for number, content in enumerate((small, large)):
+            add_with_content(session, raw_row(number, content.size), content)
+    with sessions.begin() as session:
+        stored = session.scalars(select(RawMessage.content).order_by(RawMessage.id)).all()
+    assert stored == [b"s" * 1000, b"L" * 1001]
+
+
+def raw_row(number: int, size: int) -> RawMessage:
+    return RawMessage(mailbox="support", sha256=f"{number:064d}", size=size, received_at=NOW)
