@@ -1,14 +1,14 @@
 """What the ingest transaction asks of the database for each message, asked once per group.
 
-Before the first message of a group is stored, one query each finds which of the group's raw
-messages are stored already, which of its Message-IDs have an inbound article, which articles
-its In-Reply-To and References name, which of its senders are contacts and how many articles
-each sent within the rate-limit window; and the group's Message-ID locks are taken together, in
-a fixed order. The answers are then kept current as the group's messages are stored in the same
-transaction, so every message sees exactly what it would have seen by asking: the group shares
-one ``now``. The answers hold ORM objects, not ids, because the group's new rows get their ids
-only at its flush (store.pending).
-"""
+Before the first message of a group is stored, the group's Message-ID locks are taken together,
+in a fixed order, and three queries answer for all its messages: which of its raw messages are
+stored already (or held in quarantine); which articles have its Message-IDs (inbound: the same
+mail seen through another address) or the ones its In-Reply-To and References name; and which
+of its senders are contacts, with how many articles each sent within the rate-limit window. The
+answers are then kept current as the group's messages are stored in the same transaction, so
+every message sees exactly what it would have seen by asking: the group shares one ``now``. The
+answers hold ORM objects, not ids, because the group's new rows get their ids only at its flush
+(store.pending)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
-from helpdesk_ingest.hygiene.settings import RateLimits
+from helpdesk_ingest.hygiene.settings import RateLimits, SlidingWindow
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.store.concurrency import lock_message_ids
 from helpdesk_ingest.store.contacts import stored_email
@@ -94,8 +94,8 @@ def look_up_group(
     lock_message_ids(session, message_ids)
     lookups = GroupLookups(now)
     _find_stored(session, lookups, mailbox, [message.sha256 for message in messages])
-    _find_inbound(session, lookups, message_ids)
-    _find_threads(session, lookups, sorted({i for m in messages for i in thread_candidates(m)}))
+    candidates = {i for message in messages for i in thread_candidates(message)}
+    _find_articles(session, lookups, set(message_ids), candidates)
     emails = sorted(
         {
             stored_email(p.from_address.email)
@@ -103,8 +103,8 @@ def look_up_group(
             if p.from_address and p.from_address.email
         }
     )
-    _find_contacts(session, lookups, emails)
-    _count_recent(session, lookups, limits, now)
+    _find_contacts(session, lookups, emails, limits.per_sender, now)
+    _count_everyone(session, lookups, limits.global_, now)
     return lookups
 
 
@@ -119,74 +119,96 @@ def thread_candidates(message: GroupMessage) -> list[str]:
 
 
 def _find_stored(session: Session, lookups: GroupLookups, mailbox: str, shas: list[str]) -> None:
-    rows = session.execute(
-        select(RawMessage.sha256, Ticket)
-        .outerjoin(Ticket, Ticket.id == RawMessage.ticket_id)
-        .where(RawMessage.mailbox == mailbox, RawMessage.sha256.in_(shas))
+    raw = select(RawMessage.sha256, RawMessage.ticket_id, literal(False).label("held")).where(
+        RawMessage.mailbox == mailbox, RawMessage.sha256.in_(shas)
     )
-    for sha256, ticket in rows:
-        lookups.note_raw(sha256, ticket)
     # A released row is history: its message was re-ingested (`quarantine retry`) or is being.
-    held = session.scalars(
-        select(QuarantinedMessage.sha256).where(
-            QuarantinedMessage.mailbox == mailbox,
-            QuarantinedMessage.sha256.in_(shas),
-            QuarantinedMessage.released_at.is_(None),
-        )
+    held = select(QuarantinedMessage.sha256, null(), literal(True)).where(
+        QuarantinedMessage.mailbox == mailbox,
+        QuarantinedMessage.sha256.in_(shas),
+        QuarantinedMessage.released_at.is_(None),
     )
-    for sha256 in held:
-        lookups.stored.setdefault(sha256, StoredBefore(quarantined=True))
+    rows: list[tuple[str, int | None, bool]] = [
+        (sha256, ticket_id, bool(quarantined))
+        for sha256, ticket_id, quarantined in session.execute(union_all(raw, held))
+    ]
+    ticket_ids = {ticket_id for _, ticket_id, quarantined in rows if ticket_id and not quarantined}
+    tickets = _tickets_by_id(session, ticket_ids)
+    # Stored as a raw message counts over held in quarantine.
+    for sha256, ticket_id, quarantined in sorted(rows, key=lambda row: row[2]):
+        if not quarantined:
+            lookups.note_raw(sha256, tickets.get(ticket_id) if ticket_id else None)
+        else:
+            lookups.stored.setdefault(sha256, StoredBefore(quarantined=True))
 
 
-def _find_inbound(session: Session, lookups: GroupLookups, message_ids: list[str]) -> None:
-    if not message_ids:
-        return
-    rows = session.execute(
-        select(Article.message_id, Ticket)
-        .join(Ticket, Ticket.id == Article.ticket_id)
-        .where(Article.message_id.in_(message_ids), Article.direction == "inbound")
-    )
-    for message_id, ticket in rows:
-        lookups.inbound.setdefault(message_id, ticket)
+def _tickets_by_id(session: Session, ticket_ids: set[int]) -> dict[int, Ticket]:
+    if not ticket_ids:
+        return {}
+    found = session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids)))
+    return {ticket.id: ticket for ticket in found}
 
 
-def _find_threads(session: Session, lookups: GroupLookups, message_ids: list[str]) -> None:
-    if not message_ids:
-        return
-    rows = session.execute(
-        select(Article.message_id, Ticket)
-        .join(Ticket, Ticket.id == Article.ticket_id)
-        .where(Article.message_id.in_(message_ids))
-    )
-    for message_id, ticket in rows:
-        lookups.threads.setdefault(message_id, ticket)
-
-
-def _find_contacts(session: Session, lookups: GroupLookups, emails: list[str]) -> None:
-    if emails:
-        for contact in session.scalars(select(Contact).where(Contact.email.in_(emails))):
-            lookups.contacts[contact.email] = contact
-
-
-def _count_recent(
-    session: Session, lookups: GroupLookups, limits: RateLimits, now: datetime
+def _find_articles(
+    session: Session, lookups: GroupLookups, own_ids: set[str], candidates: set[str]
 ) -> None:
-    inbound = Article.direction == "inbound"
-    per_sender = limits.per_sender
-    email_of = {contact.id: email for email, contact in lookups.contacts.items()}
-    if per_sender is not None and email_of:
+    """The tickets of inbound articles with the group's own Message-IDs (the same mail seen
+    through another address) and of any articles its messages name, in one query."""
+    wanted = sorted(own_ids | candidates)
+    if not wanted:
+        return
+    rows = session.execute(
+        select(Article.message_id, Article.direction, Ticket)
+        .join(Ticket, Ticket.id == Article.ticket_id)
+        .where(Article.message_id.in_(wanted))
+    )
+    for message_id, direction, ticket in rows:
+        if direction == "inbound" and message_id in own_ids:
+            lookups.inbound.setdefault(message_id, ticket)
+        if message_id in candidates:
+            lookups.threads.setdefault(message_id, ticket)
+
+
+def _find_contacts(
+    session: Session,
+    lookups: GroupLookups,
+    emails: list[str],
+    per_sender: SlidingWindow | None,
+    now: datetime,
+) -> None:
+    """The senders that are contacts, each with its inbound articles in the per-sender window."""
+    if not emails:
+        return
+    if per_sender is None:
+        recent: ColumnElement[int] = literal(0)
+    else:
         since = now - timedelta(seconds=per_sender.window_s)
-        rows = session.execute(
-            select(Article.contact_id, func.count(Article.id))
-            .where(inbound, Article.created_at >= since, Article.contact_id.in_(email_of))
-            .group_by(Article.contact_id)
+        recent = (
+            select(func.count(Article.id))
+            .where(
+                Article.contact_id == Contact.id,
+                Article.direction == "inbound",
+                Article.created_at >= since,
+            )
+            .correlate(Contact)
+            .scalar_subquery()
         )
-        for contact_id, counted in rows:
-            if contact_id is not None:
-                lookups.recent_by_sender[email_of[contact_id]] = counted
-    if limits.global_ is not None:
-        since = now - timedelta(seconds=limits.global_.window_s)
+    for contact, counted in session.execute(
+        select(Contact, recent).where(Contact.email.in_(emails))
+    ):
+        lookups.contacts[contact.email] = contact
+        if counted:
+            lookups.recent_by_sender[contact.email] = counted
+
+
+def _count_everyone(
+    session: Session, lookups: GroupLookups, window: SlidingWindow | None, now: datetime
+) -> None:
+    if window is not None:
+        since = now - timedelta(seconds=window.window_s)
         counted = session.scalar(
-            select(func.count(Article.id)).where(inbound, Article.created_at >= since)
+            select(func.count(Article.id)).where(
+                Article.direction == "inbound", Article.created_at >= since
+            )
         )
         lookups.recent_total = counted or 0

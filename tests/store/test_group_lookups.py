@@ -255,3 +255,17 @@ def test_a_groups_statements_do_not_grow_with_its_messages(postgres_engine: Engi
         firsts = {a.message_id: a for a in session.scalars(select(Article))}
         assert all(reply.ticket_id == firsts[reply.in_reply_to].ticket_id for reply in replies)
         assert {len(a.attachments) for a in firsts.values() if a.in_reply_to is None} == {1}
+
+
+def test_a_senders_articles_from_earlier_passes_count_towards_its_limit(
+    sessions: sessionmaker[Session],
+) -> None:
+    # The per-sender limit is 10 a minute; the group's one query counts what is stored already.
+    first = FakeMailbox([mail(200 + n, "storm@example.org") for n in range(6)], [])
+    poll_mailbox("support", first.open, sessions, options(group_size=64))
+    second = FakeMailbox([mail(300 + n, "storm@example.org") for n in range(6)], [])
+    result = poll_mailbox("support", second.open, sessions, options(group_size=64))
+    assert (result.counts.ingested, result.counts.quarantined) == (4, 2)
+    with sessions() as session:
+        held = session.scalars(select(QuarantinedMessage.reason)).all()
+    assert held == ["rate-limit", "rate-limit"]
