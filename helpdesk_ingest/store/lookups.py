@@ -5,10 +5,10 @@ in a fixed order, and three queries answer for all its messages: which of its ra
 stored already (or held in quarantine); which articles have its Message-IDs (inbound: the same
 mail seen through another address) or the ones its In-Reply-To and References name; and which
 of its senders are contacts, with how many articles each sent within the rate-limit window (a
-fourth counts everyone's when the global limit is on). The answers are then kept current as the group's messages are stored in the same transaction, so
-every message sees exactly what it would have seen by asking: the group shares one ``now``. The
-answers hold ORM objects, not ids, because the group's new rows get their ids only at its flush
-(store.pending)."""
+fourth counts everyone's when the global limit is on). The answers are then kept current as the
+group's messages are stored in the same transaction, so every message sees exactly what it would
+have seen by asking: the group shares one ``now``. The answers hold ORM objects, not ids,
+because the group's new rows get their ids only at its flush (store.pending)."""
 
 from __future__ import annotations
 
