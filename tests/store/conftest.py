@@ -81,6 +81,15 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 
 
 @pytest.fixture
+def pg_sessions(store_postgres_url: str) -> Iterator[sessionmaker[Session]]:
+    """A migrated PostgreSQL database alone, for what only PostgreSQL does."""
+    engine = make_engine(store_postgres_url)
+    upgrade_to_head(engine)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture
 def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """One open transaction, rolled back at the end, as the poller would hold it."""
     with sessions() as session, session.begin():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -13,7 +12,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk_ingest.message import Address, ParsedMessage
-from helpdesk_ingest.store.database import make_engine, make_sessionmaker
+from helpdesk_ingest.store.database import make_engine
 from helpdesk_ingest.store.ingest import IngestOutcome, ingest_message
 from helpdesk_ingest.store.migrations import schema_status, upgrade_to_head
 from helpdesk_ingest.store.models import Article, Contact
@@ -22,14 +21,6 @@ from helpdesk_ingest.store.threading import DEFAULT_TICKET_TAG
 pytestmark = pytest.mark.postgres
 
 BLOCKED_S = 0.5
-
-
-@pytest.fixture
-def pg_sessions(store_postgres_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(store_postgres_url)
-    upgrade_to_head(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def ingest(session: Session, mailbox: str, message_id: str) -> IngestOutcome:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk_ingest.poller import PollResult, poll_mailbox
 from helpdesk_ingest.store.concurrency import MESSAGE_ID_LOCK_SPACE, lock_message_ids
-from helpdesk_ingest.store.database import make_engine, make_sessionmaker
-from helpdesk_ingest.store.migrations import upgrade_to_head
+from helpdesk_ingest.store.database import make_engine
 from helpdesk_ingest.store.models import Article, Contact, QuarantinedMessage, Ticket
 from helpdesk_ingest.store.pending import TICKET_NUMBER_OFFSET
 from tests.test_poller import FakeMailbox, options
@@ -203,20 +200,14 @@ def backlog(first: int, size: int) -> list[bytes]:
     return messages
 
 
-@pytest.fixture
-def postgres_engine(postgres_url: str) -> Iterator[Engine]:
-    engine = make_engine(postgres_url)
-    upgrade_to_head(engine)
-    yield engine
-    engine.dispose()
-
-
 @pytest.mark.postgres
-def test_a_groups_statements_do_not_grow_with_its_messages(postgres_engine: Engine) -> None:
+def test_a_groups_statements_do_not_grow_with_its_messages(
+    pg_sessions: sessionmaker[Session],
+) -> None:
     # On PostgreSQL every statement is a round trip; SQLite runs in this process, and
     # SQLAlchemy hands it the rows of a table one by one.
-    engine = postgres_engine
-    sessions = make_sessionmaker(engine)
+    sessions = pg_sessions
+    engine = sessions.kw["bind"]
     executed: list[str] = []
 
     def on_execute(*args: object) -> None:
