@@ -30,19 +30,19 @@ def insert_if_absent(session: Session, model: type[Base], values: dict[str, Any]
     That includes a row a concurrent transaction has just inserted: PostgreSQL waits for it to
     commit and then skips the insert, instead of failing this transaction.
     """
-    key = inspect(model).primary_key
-    statement = _insert(session, model).values(values).on_conflict_do_nothing().returning(*key)
-    return session.execute(statement).first() is not None
+    return bool(insert_absent(session, model, [values]))
 
 
-def insert_absent(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -> list[Any]:
+def insert_absent(
+    session: Session, model: type[Base], rows: Sequence[dict[str, Any]]
+) -> list[tuple[Any, ...]]:
     """``insert_if_absent`` for several rows in one statement; the primary keys of those it
-    inserted (``model`` has a one-column key)."""
+    inserted."""
     if not rows:
         return []
-    (key,) = inspect(model).primary_key
-    statement = _insert(session, model).values(list(rows)).on_conflict_do_nothing().returning(key)
-    return list(session.scalars(statement))
+    key = inspect(model).primary_key
+    statement = _insert(session, model).values(list(rows)).on_conflict_do_nothing().returning(*key)
+    return [tuple(row) for row in session.execute(statement)]
 
 
 def insert_all_absent(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:

@@ -83,7 +83,7 @@ class PendingWrites:
                 insert_all_absent(session, Blob, rows)
                 return
             inserted = insert_absent(session, Blob, rows)
-        for sha256 in inserted:
+        for (sha256,) in inserted:
             content = contents[sha256]
             if isinstance(content, SpooledBytes):
                 fill_column(session, Blob.content, Blob.sha256 == sha256, content)
