@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Integer, inspect, text
-from sqlalchemy.orm import InstanceState, Session
+from sqlalchemy.orm import InstanceState, Mapper, Session
 
 from helpdesk_ingest.message import Attachment
 from helpdesk_ingest.spool import SpooledBytes
@@ -99,32 +100,33 @@ _TAKE_IDS = text(
 
 def _take_ids(session: Session) -> None:
     """Give every new row with a sequence-made id its id now, in the order the rows were added."""
-    waiting: defaultdict[tuple[str, str], list[InstanceState[object]]] = defaultdict(list)
+    waiting: defaultdict[Mapper[Any], list[InstanceState[Any]]] = defaultdict(list)
     for row in session.new:
         state = inspect(row)
-        keys = state.mapper.primary_key
-        if len(keys) != 1 or not isinstance(keys[0].type, Integer):
-            continue
-        attribute = state.mapper.get_property_by_column(keys[0]).key
-        if getattr(row, attribute) is None:
-            waiting[(keys[0].table.name, keys[0].name)].append(state)
+        if _sequence_made(state.mapper) and state.mapper.primary_key_from_instance(row) == (None,):
+            waiting[state.mapper].append(state)
     if not waiting:
         return
+    keys = [mapper.primary_key[0] for mapper in waiting]
     wanted = {
-        "tables": [table for table, _ in waiting],
-        "keys": [key for _, key in waiting],
+        "tables": [key.table.name for key in keys],
+        "keys": [key.name for key in keys],
         "counts": [len(states) for states in waiting.values()],
     }
     taken: defaultdict[str, list[int]] = defaultdict(list)
     with session.no_autoflush:
         for table, new_id in session.execute(_TAKE_IDS, wanted):
             taken[table].append(new_id)
-    for (table, _), states in waiting.items():
-        mapper = states[0].mapper
-        attribute = mapper.get_property_by_column(mapper.primary_key[0]).key
+    for (mapper, states), key in zip(waiting.items(), keys, strict=True):
+        attribute = mapper.get_property_by_column(key).key
         in_order = sorted(states, key=lambda state: state.insert_order or 0)
-        for state, new_id in zip(in_order, sorted(taken[table]), strict=True):
+        for state, new_id in zip(in_order, sorted(taken[key.table.name]), strict=True):
             setattr(state.obj(), attribute, new_id)
+
+
+def _sequence_made(mapper: Mapper[Any]) -> bool:
+    keys = mapper.primary_key
+    return len(keys) == 1 and isinstance(keys[0].type, Integer)
 
 
 def _attachment_row(attachment: Attachment) -> AttachmentRow:
