@@ -30,7 +30,7 @@ from helpdesk_ingest.store.quarantine_ops import (
     list_quarantined,
     pending_ids,
 )
-from helpdesk_ingest.storing import ingest_parsed
+from helpdesk_ingest.storing import store_prepared
 
 if TYPE_CHECKING:
     from helpdesk_ingest.runtime import Runtime
@@ -91,7 +91,6 @@ def retry_one(
     parsed = prepared.parsed
     if isinstance(parsed, ParseFailure):
         return RetryResult(quarantine_id, "unparseable", f"{parsed.reason}: {parsed.detail}")
-    sha256 = prepared.sha256
     try:
         with sessions.begin() as session:
             held = session.get_one(QuarantinedMessage, quarantine_id, with_for_update=True)
@@ -100,9 +99,7 @@ def retry_one(
             # Released first, so the store no longer sees these bytes as quarantined.
             held.released_at = datetime.now(UTC)
             session.flush()
-            outcome = ingest_parsed(
-                session, mailbox, raw, sha256, parsed, options, prepared.classification
-            )
+            outcome = store_prepared(session, mailbox, raw, prepared, options)
             if outcome.kind == "quarantined":
                 raise _HeldAgain(outcome.reason or "quarantined")
     except _HeldAgain as exc:

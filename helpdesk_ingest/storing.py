@@ -14,8 +14,8 @@ import structlog
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from helpdesk_ingest.hygiene import Classification, classify
-from helpdesk_ingest.message import ParsedMessage, ParseFailure
+from helpdesk_ingest.hygiene import classify
+from helpdesk_ingest.message import ParseFailure
 from helpdesk_ingest.poll_options import PollOptions
 from helpdesk_ingest.prepare import PreparedMessage
 from helpdesk_ingest.routing import route
@@ -57,50 +57,6 @@ def is_database_outage(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
-def ingest_parsed(
-    session: Session,
-    mailbox: str,
-    raw: Content,
-    sha256: str,
-    parsed: ParsedMessage,
-    options: PollOptions,
-    classification: Classification | None = None,
-) -> IngestOutcome:
-    """Classify (unless done already), route and store one message in the caller's transaction."""
-    pending = PendingWrites()
-    staged = _stage_parsed(session, mailbox, raw, sha256, parsed, options, classification, pending)
-    pending.flush(session)
-    return staged.outcome()
-
-
-def _stage_parsed(
-    session: Session,
-    mailbox: str,
-    raw: Content,
-    sha256: str,
-    parsed: ParsedMessage,
-    options: PollOptions,
-    classification: Classification | None,
-    pending: PendingWrites,
-    lookups: GroupLookups | None = None,
-) -> Staged:
-    return stage_message(
-        session,
-        mailbox=mailbox,
-        raw=raw,
-        sha256=sha256,
-        parsed=parsed,
-        queue=options.queue,
-        ticket_tag_pattern=options.ticket_tag_pattern,
-        now=lookups.now if lookups else utc_now(),
-        classification=classification or classify(in_memory(raw), parsed, options.policy.hygiene),
-        decision=route(options.routing_rules, mailbox, parsed),
-        policy=options.policy,
-        pending=pending,
-        lookups=lookups,
-    )
-
-
 @dataclass(frozen=True)
 class Downloaded:
     """One message of the open session, downloaded and prepared, not yet stored."""
@@ -110,49 +66,66 @@ class Downloaded:
     prepared: PreparedMessage
 
 
+def store_prepared(
+    session: Session, mailbox: str, raw: Content, prepared: PreparedMessage, options: PollOptions
+) -> IngestOutcome:
+    """Route and store one prepared message in the caller's transaction."""
+    return _store_in(session, mailbox, [(raw, prepared)], options)[0]
+
+
 def _stage(
     session: Session,
     mailbox: str,
-    message: Downloaded,
+    raw: Content,
+    prepared: PreparedMessage,
     options: PollOptions,
     pending: PendingWrites,
     lookups: GroupLookups | None = None,
 ) -> Staged:
-    prepared = message.prepared
-    if isinstance(prepared.parsed, ParseFailure):
+    now = lookups.now if lookups else utc_now()
+    parsed = prepared.parsed
+    if isinstance(parsed, ParseFailure):
         return stage_quarantine(
             session,
             mailbox=mailbox,
-            raw=message.raw,
+            raw=raw,
             sha256=prepared.sha256,
-            reason=prepared.parsed.reason,
-            detail=prepared.parsed.detail,
-            now=lookups.now if lookups else utc_now(),
+            reason=parsed.reason,
+            detail=parsed.detail,
+            now=now,
             lookups=lookups,
         )
-    return _stage_parsed(
+    return stage_message(
         session,
-        mailbox,
-        message.raw,
-        prepared.sha256,
-        prepared.parsed,
-        options,
-        prepared.classification,
-        pending,
-        lookups,
+        mailbox=mailbox,
+        raw=raw,
+        sha256=prepared.sha256,
+        parsed=parsed,
+        queue=options.queue,
+        ticket_tag_pattern=options.ticket_tag_pattern,
+        now=now,
+        classification=prepared.classification
+        or classify(in_memory(raw), parsed, options.policy.hygiene),
+        decision=route(options.routing_rules, mailbox, parsed),
+        policy=options.policy,
+        pending=pending,
+        lookups=lookups,
     )
 
 
 def _store_in(
     session: Session,
     mailbox: str,
-    group: Sequence[Downloaded],
+    messages: Sequence[tuple[Content, PreparedMessage]],
     options: PollOptions,
     lookups: GroupLookups | None = None,
 ) -> list[IngestOutcome]:
     """Stage each message, then write them all in one flush: few statements for many rows."""
     pending = PendingWrites()
-    staged = [_stage(session, mailbox, message, options, pending, lookups) for message in group]
+    staged = [
+        _stage(session, mailbox, raw, prepared, options, pending, lookups)
+        for raw, prepared in messages
+    ]
     pending.flush(session)
     return [each.outcome() for each in staged]
 
@@ -172,7 +145,8 @@ def _store_all_in(
     ]
     limits = options.policy.hygiene.rate_limits
     lookups = look_up_group(session, mailbox, described, limits, utc_now())
-    return _store_in(session, mailbox, group, options, lookups)
+    messages = [(message.raw, message.prepared) for message in group]
+    return _store_in(session, mailbox, messages, options, lookups)
 
 
 def store_group(
@@ -219,7 +193,7 @@ def store_one(
     raw, sha256 = message.raw, message.prepared.sha256
     try:
         with sessions.begin() as session:
-            return _store_in(session, mailbox, [message], options)[0]
+            return store_prepared(session, mailbox, raw, message.prepared, options)
     except Exception as exc:
         if is_database_outage(exc):
             raise DatabaseUnavailable(exc.__class__.__name__) from exc
