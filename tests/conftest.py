@@ -14,9 +14,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from helpdesk_ingest.store.database import make_engine, make_sessionmaker
-from helpdesk_ingest.store.migrations import upgrade_to_head
-from tests.support.databases import reachable_admin, throwaway_database
+from tests.support.databases import migrated_sessions, reachable_admin, throwaway_database
 from tests.support.dovecot import INSTALL_HINT, DovecotServer, dovecot_binary, start_dovecot
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -69,10 +67,8 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def sqlite_sessions(sqlite_url: str) -> Iterator[sessionmaker[Session]]:
     """A migrated SQLite database, for the poller against a fake mailbox."""
-    engine = make_engine(sqlite_url)
-    upgrade_to_head(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
+    with migrated_sessions(sqlite_url) as sessions:
+        yield sessions
 
 
 @pytest.fixture(scope="session")

@@ -16,12 +16,11 @@ from helpdesk_ingest.hygiene import HygieneSettings, RateLimits, SlidingWindow, 
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.parsing import parse_message
 from helpdesk_ingest.routing import RouteDecision
-from helpdesk_ingest.store.database import make_engine, make_sessionmaker
 from helpdesk_ingest.store.ingest import IngestOutcome, IngestPolicy, ingest_message
-from helpdesk_ingest.store.migrations import upgrade_to_head
 from helpdesk_ingest.store.models import Article, Contact, QuarantinedMessage, Ticket
 from helpdesk_ingest.store.threading import DEFAULT_TICKET_TAG, FollowUpSettings, normalise_subject
 from tests.hygiene.mails import dsn, mail, out_of_office
+from tests.support.databases import migrated_sessions
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 TAG = re.compile(DEFAULT_TICKET_TAG)
@@ -29,11 +28,8 @@ TAG = re.compile(DEFAULT_TICKET_TAG)
 
 @pytest.fixture
 def session(database_url: str) -> Iterator[Session]:
-    engine = make_engine(database_url)
-    upgrade_to_head(engine)
-    with make_sessionmaker(engine).begin() as session:
+    with migrated_sessions(database_url) as sessions, sessions.begin() as session:
         yield session
-    engine.dispose()
 
 
 def ingest(

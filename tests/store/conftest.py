@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from helpdesk_ingest.message import Address, ParsedMessage
 from helpdesk_ingest.store.database import make_engine, make_sessionmaker
 from helpdesk_ingest.store.migrations import upgrade_to_head
+from tests.support.databases import migrated_sessions
 
 DEFAULT_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SENT_AT = datetime(2026, 11, 2, 9, 58, tzinfo=UTC)
@@ -83,10 +84,8 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 @pytest.fixture
 def pg_sessions(store_postgres_url: str) -> Iterator[sessionmaker[Session]]:
     """A migrated PostgreSQL database alone, for what only PostgreSQL does."""
-    engine = make_engine(store_postgres_url)
-    upgrade_to_head(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
+    with migrated_sessions(store_postgres_url) as sessions:
+        yield sessions
 
 
 @pytest.fixture

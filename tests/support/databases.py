@@ -1,4 +1,4 @@
-"""Throw-away PostgreSQL databases on a shared test server."""
+"""Test databases: throw-away PostgreSQL databases on a shared server, migrated sessions."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ from collections.abc import Iterator
 
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from helpdesk_ingest.store.database import make_engine, make_sessionmaker
+from helpdesk_ingest.store.migrations import upgrade_to_head
 
 
 def reachable_admin(url: str) -> Engine | None:
@@ -20,6 +24,17 @@ def reachable_admin(url: str) -> Engine | None:
         admin.dispose()
         return None
     return admin
+
+
+@contextlib.contextmanager
+def migrated_sessions(url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the database at `url`, brought to the newest schema; disposed on exit."""
+    engine = make_engine(url)
+    try:
+        upgrade_to_head(engine)
+        yield make_sessionmaker(engine)
+    finally:
+        engine.dispose()
 
 
 @contextlib.contextmanager
