@@ -32,7 +32,8 @@ MAX_SPLIT_CHARS = 100_000
 # every character.
 # tests/parsing/test_parse_reply_hint.py pins the library's pattern this was read from.
 HEADER_HINT = re.compile(r"^(?:(?:> ?)*[* ]*\w* ?:|-----|.*:$)", re.MULTILINE)
-_NOTHING = re.compile(r"(?!)")
+# Anchored, so that a search gives up at the first character instead of failing at every one.
+_NOTHING = re.compile(r"\A(?!)")
 _LIBRARY = EmailMessage(text="", languages=list(LANGUAGES))
 
 
@@ -49,6 +50,63 @@ SIGNATURE_HINT = re.compile(
     rf"^[> ]*(?:[-_]|{_phrases('sent_from')}|{_phrases('signatures')})",
     re.MULTILINE | re.IGNORECASE,
 )
+
+# Each alternative of the library's disclaimer pattern starts with one of these words
+# ("CAUTION:", "Confidential Notice:", "Wichtiger Hinweis:", "Descargo de responsabilidad:" …)
+# and goes on to "mail", case-insensitively. Its search is tried at every character of every
+# text, so a text without both skips it. Lower-casing the text finds every spelling the pattern
+# matches but those of three characters, which match a letter here only case-insensitively
+# (the Turkish dotted capital and dotless small i, the long s); a text holding one is searched
+# as before. The same test pins the pattern.
+DISCLAIMER_OPENINGS = (
+    "caution",
+    "disclaimer",
+    "warning",
+    "confidential",
+    "privileged",
+    "private",
+    "sensitive",
+    "important",
+    "hinweis",
+    "achtung",
+    "aviso",
+    "confidencial",
+    "advertencia",
+    "descargo",
+    "waarschuwing",
+)
+DISCLAIMER_WORD = "mail"
+ODD_CASES = ("\u0130", "\u0131", "\u017f")
+
+
+def _may_hold_disclaimer(text: str) -> bool:
+    if any(odd in text for odd in ODD_CASES):
+        return True
+    lowered = text.lower()
+    return DISCLAIMER_WORD in lowered and any(word in lowered for word in DISCLAIMER_OPENINGS)
+
+
+def _may_hold_header(text: str) -> bool:
+    # Every alternative of HEADER_HINT needs a colon or five hyphens; looking for those first
+    # is a scan in C rather than the pattern tried at each character.
+    return (":" in text or "-----" in text) and HEADER_HINT.search(text) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Searches:
+    """Which of the library's searches can find something in a text."""
+
+    headers: bool
+    signature: bool
+    disclaimers: bool
+
+
+def searches_needed(text: str) -> Searches:
+    """``text`` as the library normalized it."""
+    headers = _may_hold_header(text)
+    # Without headers the whole text is the one reply searched for a signature.
+    signature = headers or SIGNATURE_HINT.search(text) is not None
+    return Searches(headers, signature, _may_hold_disclaimer(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +133,15 @@ def split_reply(text: str) -> ReplyParts:
         return ReplyParts(reply=text.strip())
     try:
         message = EmailMessage(text=text, languages=list(LANGUAGES))
-        if not HEADER_HINT.search(message.text):
-            # The library compiles its header pattern on first use and keeps it in this field;
-            # one that cannot match gives the same split without the search (see HEADER_HINT).
+        needed = searches_needed(message.text)
+        # The library compiles each pattern on first use and keeps it in a field; one that
+        # cannot match gives the same split without the search (see the hints above).
+        if not needed.headers:
             message._header_regex = _NOTHING
-            if not SIGNATURE_HINT.search(message.text):
-                # Without headers the whole text is the one reply searched for a signature.
-                message._signature_regex = _NOTHING
+        if not needed.signature:
+            message._signature_regex = _NOTHING
+        if not needed.disclaimers:
+            message._disclaimers_regex = _NOTHING
         read = message.read()
         latest = read.replies[0]
         reply, signature = latest.body, latest.signatures

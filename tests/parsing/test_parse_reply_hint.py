@@ -1,10 +1,11 @@
 """The hints of reply splitting skip the library's searches only where those find nothing.
 
 ``split_reply`` skips mail-parser-reply's search for quoted-history headers when
-``HEADER_HINT`` finds no line that one of the library's patterns needs, and then its search for
-a signature when ``SIGNATURE_HINT`` finds none either. These tests hold the hints to the
-library: on text built from attribution lines, Outlook header blocks, separators, quotes and
-signatures in every language split, the library's own searches find nothing wherever the hints
+``HEADER_HINT`` finds no line that one of the library's patterns needs, then its search for a
+signature when ``SIGNATURE_HINT`` finds none either, and its search for disclaimers when the
+text lacks the words every disclaimer needs. These tests hold the hints to the library: on text
+built from attribution lines, Outlook header blocks, separators, quotes, signatures and
+disclaimers in every language split, the library's own searches find nothing wherever the hints
 find nothing, and the split is the same as without the hints.
 """
 
@@ -19,14 +20,25 @@ from hypothesis import strategies as st
 from mailparser_reply import EmailMessage
 
 from helpdesk_ingest.parsing import reply
-from helpdesk_ingest.parsing.reply import HEADER_HINT, LANGUAGES, SIGNATURE_HINT, split_reply
+from helpdesk_ingest.parsing.reply import (
+    DISCLAIMER_OPENINGS,
+    DISCLAIMER_WORD,
+    HEADER_HINT,
+    LANGUAGES,
+    ODD_CASES,
+    SIGNATURE_HINT,
+    Searches,
+    searches_needed,
+    split_reply,
+)
 
-# The header and signature patterns of mail-parser-reply 1.36 for LANGUAGES, which the hints
-# were read from. When one changes (a new library version, another language), read the new
-# pattern and check that each of its alternatives still needs what the hint looks for, then
+# The header, signature and disclaimer patterns of mail-parser-reply 1.36 for LANGUAGES, which
+# the hints were read from. When one changes (a new library version, another language), read the
+# new pattern and check that each of its alternatives still needs what the hint looks for, then
 # update the digest.
 REVIEWED_HEADER_SHA256 = "a3c153453ffa887cf341b5d9762019b665c99e958fde052aae54385d2d795cdb"
 REVIEWED_SIGNATURE_SHA256 = "87092c812bd517fed10635a7925b43b08fc611557c896b4aab374760eb04657e"
+REVIEWED_DISCLAIMERS_SHA256 = "3a4027a995428e46005b9baf2b9c0ad59385b3eda0d54d5a564124b4c7be8ea1"
 
 # Lines that start, or nearly start, a quoted-history header in the languages split, and lines
 # that look like them without being one.
@@ -98,9 +110,26 @@ LINES = (
     ">Sent from my iPhone",
     "Gesendet von meinem iPad",
     "the printer is broken since yesterday",
+    "Disclaimer: this e-mail is confidential",
+    "CAUTION: This email originated from outside the organization.",
+    "Wichtiger Hinweis: Diese E-Mail kann vertrauliche Informationen enthalten.",
+    "Confidential Notice:",
+    "the intended recipient of this MAIL only",
+    "Disclaimer: this e-ma\u0130l is confidential",
+    "Warning: this MA\u0131L",
+    "Important Information: this e-mail",
+    "Descargo de responsabilidad: este correo electrónico (e-mail)",
+    "Waarschuwing: deze e-mail",
+    "*Disclaimer* e-mail",
+    "Achtung: E-Mail",
+    "Caution, the mail server is down",
+    "CAUTIoN: e-maiL",
+    "\u017fensitive Note: e-mail",
 )
-# Characters the header patterns turn on, for lines no list foresees.
-FRAGMENTS = st.text(alphabet="OnAmLeEl wrote:schrieb->*_\t.,Grüß", max_size=40)
+# Characters the header, signature and disclaimer patterns turn on, for lines no list foresees.
+FRAGMENTS = st.text(
+    alphabet="OnAmLeEl wrote:schrieb->*_\t.,GrüßDisclaimer mailMAIL\u0130\u0131\u017f", max_size=40
+)
 TEXTS = st.lists(st.one_of(st.sampled_from(LINES), FRAGMENTS), min_size=1, max_size=14).map(
     "\n".join
 )
@@ -127,17 +156,20 @@ def test_the_hints_were_read_from_the_library_patterns_in_use() -> None:
 
     assert _digest(library.HEADER_REGEX) == REVIEWED_HEADER_SHA256
     assert _digest(library.SIGNATURE_REGEX) == REVIEWED_SIGNATURE_SHA256
+    assert _digest(library.DISCLAIMERS_REGEX) == REVIEWED_DISCLAIMERS_SHA256
 
 
 def test_the_library_uses_the_patterns_it_is_given() -> None:
     # split_reply hands its never-matching pattern over through these fields.
     message = EmailMessage(text="From: a\nTo: b\n\n-- \nAlice\n", languages=list(LANGUAGES))
-    nothing = re.compile(r"(?!)")
+    nothing = re.compile(r"\A(?!)")
     message._header_regex = nothing
     message._signature_regex = nothing
+    message._disclaimers_regex = nothing
 
     assert message.HEADER_REGEX is nothing
     assert message.SIGNATURE_REGEX is nothing
+    assert message.DISCLAIMERS_REGEX is nothing
     assert [reply.signatures for reply in message.read().replies] == [""]
 
 
@@ -158,9 +190,19 @@ def test_the_library_finds_no_signature_where_the_hint_finds_nothing(text: str) 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(TEXTS)
+def test_the_library_finds_no_disclaimer_where_the_hint_finds_nothing(text: str) -> None:
+    message = EmailMessage(text=text, languages=list(LANGUAGES))
+
+    assert searches_needed(message.text).disclaimers or not message.DISCLAIMERS_REGEX.findall(
+        message.text
+    )
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(TEXTS)
 def test_the_split_is_the_same_with_and_without_the_hints(text: str) -> None:
-    with mock.patch.object(reply, "HEADER_HINT", re.compile("")):
-        # An empty pattern is found in every text: the library always searches.
+    every_search = Searches(headers=True, signature=True, disclaimers=True)
+    with mock.patch.object(reply, "searches_needed", return_value=every_search):
         expected = split_reply(text)
 
     assert split_reply(text) == expected
@@ -182,9 +224,32 @@ def test_each_signature_line_is_seen_by_the_hint() -> None:
             assert SIGNATURE_HINT.search(message.text), line
 
 
+def test_each_disclaimer_line_is_seen_by_the_hint() -> None:
+    for line in LINES:
+        text = f"Thanks.\n\n{line}\n"
+        message = EmailMessage(text=text, languages=list(LANGUAGES))
+        if message.DISCLAIMERS_REGEX.findall(message.text):
+            assert searches_needed(message.text).disclaimers, line
+
+
+def test_lower_casing_misses_no_spelling_of_the_disclaimer_words_but_the_odd_ones() -> None:
+    # The pattern matches case-insensitively, character by character; lower-casing the text
+    # finds every spelling of the words but those of the characters the hint checks apart.
+    letters = sorted(set(DISCLAIMER_WORD).union(*DISCLAIMER_OPENINGS))
+    any_letter = re.compile(f"[{''.join(letters)}]", re.IGNORECASE)
+    odd = [
+        chr(code)
+        for code in range(0x110000)
+        if any_letter.fullmatch(chr(code)) and chr(code).lower() not in letters
+    ]
+
+    assert odd == list(ODD_CASES)
+
+
 def test_prose_without_header_or_signature_lines_skips_the_searches() -> None:
     prose = "on the printer again since yesterday\nam I the only one\nle service client\n"
 
     assert HEADER_HINT.search(_normalized(prose)) is None
     assert SIGNATURE_HINT.search(_normalized(prose)) is None
+    assert searches_needed(_normalized(prose)) == Searches(False, False, False)
     assert split_reply(prose).reply == prose.strip()
