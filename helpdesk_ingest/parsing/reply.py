@@ -46,10 +46,18 @@ def _phrases(key: str) -> str:
 # marks or a space, with a hyphen or an underscore ("-- ", "-Alice", a rule of underscores) or
 # with one of its phrases ("Best regards", "Sent from my", "Grüße"). With the header search
 # skipped, this search is the largest cost left in the split; the same test pins its pattern.
-SIGNATURE_HINT = re.compile(
-    rf"^[> ]*(?:[-_]|{_phrases('sent_from')}|{_phrases('signatures')})",
-    re.MULTILINE | re.IGNORECASE,
-)
+_SIGNATURE_LINE = rf"[> ]*(?:[-_]|{_phrases('sent_from')}|{_phrases('signatures')})"
+SIGNATURE_HINT = re.compile(rf"^{_SIGNATURE_LINE}", re.MULTILINE | re.IGNORECASE)
+# The same search, split in two: a pattern that starts with a newline is tried only where the
+# text has one, found by a fast scan, while ``^`` is tried at every character.
+_SIGNATURE_FIRST_LINE = re.compile(_SIGNATURE_LINE, re.IGNORECASE)
+_SIGNATURE_LATER_LINE = re.compile(rf"\n{_SIGNATURE_LINE}", re.IGNORECASE)
+
+
+def _may_hold_signature(text: str) -> bool:
+    """Whether ``SIGNATURE_HINT`` finds something in ``text``."""
+    return bool(_SIGNATURE_FIRST_LINE.match(text) or _SIGNATURE_LATER_LINE.search(text))
+
 
 # Each alternative of the library's disclaimer pattern starts with one of these words
 # ("CAUTION:", "Confidential Notice:", "Wichtiger Hinweis:", "Descargo de responsabilidad:" …)
@@ -105,7 +113,7 @@ def searches_needed(text: str) -> Searches:
     """``text`` as the library normalized it."""
     headers = _may_hold_header(text)
     # Without headers the whole text is the one reply searched for a signature.
-    signature = headers or SIGNATURE_HINT.search(text) is not None
+    signature = headers or _may_hold_signature(text)
     return Searches(headers, signature, _may_hold_disclaimer(text))
 
 

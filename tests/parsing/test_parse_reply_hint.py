@@ -200,6 +200,12 @@ def test_the_library_finds_no_disclaimer_where_the_hint_finds_nothing(text: str)
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(TEXTS)
+def test_the_signature_hint_finds_the_same_when_searched_line_by_line(text: str) -> None:
+    assert reply._may_hold_signature(text) == bool(SIGNATURE_HINT.search(text))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(TEXTS)
 def test_the_split_is_the_same_with_and_without_the_hints(text: str) -> None:
     every_search = Searches(headers=True, signature=True, disclaimers=True)
     with mock.patch.object(reply, "searches_needed", return_value=every_search):
