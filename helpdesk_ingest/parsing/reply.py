@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from mailparser_reply import EmailMessage
 
+from helpdesk_ingest.parsing.reply_headers import ODD_CASES, HeaderSearch
+
 # English is always included by the library; these are the languages of the mail seen so far.
 LANGUAGES = ("en", "de", "fr", "es", "it", "nl")
 # The library's patterns backtrack; past this size the split is not worth its cost.
@@ -35,6 +37,7 @@ HEADER_HINT = re.compile(r"^(?:(?:> ?)*[* ]*\w* ?:|-----|.*:$)", re.MULTILINE)
 # Anchored, so that a search gives up at the first character instead of failing at every one.
 _NOTHING = re.compile(r"\A(?!)")
 _LIBRARY = EmailMessage(text="", languages=list(LANGUAGES))
+_HEADERS = HeaderSearch(_LIBRARY)
 
 
 def _phrases(key: str) -> str:
@@ -84,7 +87,6 @@ DISCLAIMER_OPENINGS = (
     "waarschuwing",
 )
 DISCLAIMER_WORD = "mail"
-ODD_CASES = ("\u0130", "\u0131", "\u017f")
 
 
 def _may_hold_disclaimer(text: str) -> bool:
@@ -144,8 +146,9 @@ def split_reply(text: str) -> ReplyParts:
         needed = searches_needed(message.text)
         # The library compiles each pattern on first use and keeps it in a field; one that
         # cannot match gives the same split without the search (see the hints above).
-        if not needed.headers:
-            message._header_regex = _NOTHING
+        # Where it can find headers, the search runs with only the alternatives the text can
+        # match (see reply_headers).
+        message._header_regex = _HEADERS.for_text(message.text) if needed.headers else _NOTHING
         if not needed.signature:
             message._signature_regex = _NOTHING
         if not needed.disclaimers:

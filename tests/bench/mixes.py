@@ -8,6 +8,7 @@ must cost far less than draining them.
 from __future__ import annotations
 
 import base64
+import html
 import random
 from collections.abc import Callable, Iterator
 
@@ -56,28 +57,66 @@ def _base64_body(rng: random.Random, size: int) -> str:
     return encoded.rstrip("\n")
 
 
-def _headers(rng: random.Random, number: int, subject: str) -> str:
+def _headers(
+    rng: random.Random, number: int, subject: str, *, follow_up: bool | None = None
+) -> str:
     # A sender sends at most three messages, so the per-sender storm limit never holds any.
     sender = number // 3
     lines = [
         f"From: Customer {sender} <customer{sender}@example.org>",
         "To: support@example.com",
         f"Subject: {subject}",
-        f"Date: Mon, 02 Jun 2025 {8 + number % 10:02d}:{number % 60:02d}:00 +0000",
+        f"Date: {_date(number)}",
         f"Message-ID: <bench-{number}@example.org>",
         "MIME-Version: 1.0",
     ]
-    if number % 3 and rng.random() < 0.5:
+    if follow_up is None:
+        follow_up = _is_follow_up(rng, number)
+    if follow_up:
         lines.append(f"In-Reply-To: <bench-{number - 1}@example.org>")
     return "\n".join(lines)
 
 
+def _date(number: int) -> str:
+    return f"Mon, 02 Jun 2025 {8 + number % 10:02d}:{number % 60:02d}:00 +0000"
+
+
+def _is_follow_up(rng: random.Random, number: int) -> bool:
+    """About a third of the messages answer the sender's message before."""
+    return bool(number % 3) and rng.random() < 0.5
+
+
+def _reply_text(rng: random.Random, number: int, size: int, *, follow_up: bool) -> str:
+    """Prose as people write it to a helpdesk: a line with a colon now and then, often a
+    signature, and in a follow-up the message before, quoted under an attribution line."""
+    sender = number // 3
+    new_size = size // 3 if follow_up else size
+    lines = _text(rng, new_size).split("\n")
+    if rng.random() < 0.3:
+        lines.insert(rng.randrange(len(lines) + 1), f"Order number: {rng.randint(10000, 99999)}")
+    text = "\n".join(lines)
+    roll = rng.random()
+    if roll < 0.3:
+        text += f"\n\n-- \nCustomer {sender}\nExample Org, phone +1 555 {number % 10000:04d}"
+    elif roll < 0.6:
+        text += f"\n\nBest regards,\nCustomer {sender}"
+    if follow_up:
+        quoted = _text(rng, size - new_size).replace("\n", "\n> ")
+        text += (
+            f"\n\nOn {_date(number - 1)}, Customer {sender} <customer{sender}@example.org>"
+            f" wrote:\n> {quoted}"
+        )
+    return text
+
+
 def _typical(rng: random.Random, number: int) -> bytes:
-    """Median ~8 KB; about 10% carry an attachment, about 0.3% are several MB."""
+    """Median ~8 KB; about 10% carry an attachment, about 0.3% are several MB; about a third
+    quote the message before, and more than half end in a signature."""
     subject = f"Case {number}: " + " ".join(rng.choice(_WORDS) for _ in range(5))
-    head = _headers(rng, number, subject)
+    follow_up = _is_follow_up(rng, number)
+    head = _headers(rng, number, subject, follow_up=follow_up)
     charset = rng.choice(_CHARSETS) if rng.random() < 0.15 else "utf-8"
-    text = _text(rng, int(rng.lognormvariate(8.55, 0.6)))
+    text = _reply_text(rng, number, int(rng.lognormvariate(8.55, 0.6)), follow_up=follow_up)
     body_bytes = text.encode(charset, errors="replace")
     roll = rng.random()
     if roll < 0.003:
@@ -86,13 +125,14 @@ def _typical(rng: random.Random, number: int) -> bytes:
         attachment = _base64_body(rng, int(rng.lognormvariate(10.5, 1.0)))
     else:
         attachment = ""
-    html = rng.random() < 0.4
+    with_html = rng.random() < 0.4
     text_part = (
         f"Content-Type: text/plain; charset={charset}\nContent-Transfer-Encoding: 8bit\n\n"
     ).encode() + body_bytes
     parts = [text_part]
-    if html:
-        html_body = "<html><body><p>" + text.replace("\n", "</p>\n<p>") + "</p></body></html>"
+    if with_html:
+        paragraphs = html.escape(text, quote=False).replace("\n", "</p>\n<p>")
+        html_body = f"<html><body><p>{paragraphs}</p></body></html>"
         parts = [
             _multipart(
                 "alternative",

@@ -13,24 +13,25 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 from unittest import mock
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mailparser_reply import EmailMessage
 
-from helpdesk_ingest.parsing import reply
+from helpdesk_ingest.parsing import reply, reply_headers
 from helpdesk_ingest.parsing.reply import (
     DISCLAIMER_OPENINGS,
     DISCLAIMER_WORD,
     HEADER_HINT,
     LANGUAGES,
-    ODD_CASES,
     SIGNATURE_HINT,
     Searches,
     searches_needed,
     split_reply,
 )
+from helpdesk_ingest.parsing.reply_headers import ODD_CASES, HeaderSearch
 
 # The header, signature and disclaimer patterns of mail-parser-reply 1.36 for LANGUAGES, which
 # the hints were read from. When one changes (a new library version, another language), read the
@@ -159,6 +160,39 @@ def test_the_hints_were_read_from_the_library_patterns_in_use() -> None:
     assert _digest(library.DISCLAIMERS_REGEX) == REVIEWED_DISCLAIMERS_SHA256
 
 
+def test_the_header_alternatives_join_into_the_library_pattern() -> None:
+    library = EmailMessage(text="", languages=list(LANGUAGES))
+
+    assert HeaderSearch(library).pattern == library.HEADER_REGEX.pattern
+
+
+def _flat(found: list[Any]) -> list[str]:
+    # What the library does with the search's result: every non-empty group, in order.
+    return [group for match in found for group in (match if isinstance(match, tuple) else (match,))]
+
+
+def _headers_both_ways(text: str) -> tuple[list[str], list[str]]:
+    message = EmailMessage(text=text, languages=list(LANGUAGES))
+    whole = message.HEADER_REGEX.findall(message.text)
+    cut = HeaderSearch(message).for_text(message.text).findall(message.text)
+    return [g for g in _flat(whole) if g], [g for g in _flat(cut) if g]
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(TEXTS)
+def test_the_cut_down_header_search_finds_what_the_whole_one_finds(text: str) -> None:
+    whole, cut = _headers_both_ways(text)
+
+    assert cut == whole
+
+
+def test_each_header_line_is_found_by_the_cut_down_search() -> None:
+    for line in LINES:
+        text = f"Thanks.\n\n{line}\n{line}\n> old text\n"
+        whole, cut = _headers_both_ways(text)
+        assert cut == whole, line
+
+
 def test_the_library_uses_the_patterns_it_is_given() -> None:
     # split_reply hands its never-matching pattern over through these fields.
     message = EmailMessage(text="From: a\nTo: b\n\n-- \nAlice\n", languages=list(LANGUAGES))
@@ -238,10 +272,13 @@ def test_each_disclaimer_line_is_seen_by_the_hint() -> None:
             assert searches_needed(message.text).disclaimers, line
 
 
-def test_lower_casing_misses_no_spelling_of_the_disclaimer_words_but_the_odd_ones() -> None:
+def test_lower_casing_misses_no_spelling_of_the_hint_words_but_the_odd_ones() -> None:
     # The pattern matches case-insensitively, character by character; lower-casing the text
     # finds every spelling of the words but those of the characters the hint checks apart.
-    letters = sorted(set(DISCLAIMER_WORD).union(*DISCLAIMER_OPENINGS))
+    header_words = [
+        word for _, words in reply_headers.alternatives(reply._LIBRARY) for word in words
+    ]
+    letters = sorted(set(DISCLAIMER_WORD).union(*DISCLAIMER_OPENINGS, *header_words) - set(" :"))
     any_letter = re.compile(f"[{''.join(letters)}]", re.IGNORECASE)
     odd = [
         chr(code)
