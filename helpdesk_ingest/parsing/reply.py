@@ -18,7 +18,12 @@ from dataclasses import dataclass
 
 from mailparser_reply import EmailMessage
 
-from helpdesk_ingest.parsing.reply_headers import ODD_CASES, HeaderSearch
+from helpdesk_ingest.parsing.reply_patterns import (
+    ODD_CASES,
+    header_search,
+    phrases,
+    signature_search,
+)
 
 # English is always included by the library; these are the languages of the mail seen so far.
 LANGUAGES = ("en", "de", "fr", "es", "it", "nl")
@@ -37,19 +42,17 @@ HEADER_HINT = re.compile(r"^(?:(?:> ?)*[* ]*\w* ?:|-----|.*:$)", re.MULTILINE)
 # Anchored, so that a search gives up at the first character instead of failing at every one.
 _NOTHING = re.compile(r"\A(?!)")
 _LIBRARY = EmailMessage(text="", languages=list(LANGUAGES))
-_HEADERS = HeaderSearch(_LIBRARY)
-
-
-def _phrases(key: str) -> str:
-    # The library's own per-language patterns, joined as it joins them.
-    return "|".join(filter(None, (_LIBRARY._get_language_regex(code, key) for code in LANGUAGES)))
+_HEADERS = header_search(_LIBRARY)
+_SIGNATURES = signature_search(_LIBRARY)
 
 
 # Likewise, each of the library's signature patterns starts at a line that begins, after quote
 # marks or a space, with a hyphen or an underscore ("-- ", "-Alice", a rule of underscores) or
 # with one of its phrases ("Best regards", "Sent from my", "Grüße"). With the header search
 # skipped, this search is the largest cost left in the split; the same test pins its pattern.
-_SIGNATURE_LINE = rf"[> ]*(?:[-_]|{_phrases('sent_from')}|{_phrases('signatures')})"
+_SIGNATURE_LINE = (
+    rf"[> ]*(?:[-_]|{phrases(_LIBRARY, 'sent_from')}|{phrases(_LIBRARY, 'signatures')})"
+)
 SIGNATURE_HINT = re.compile(rf"^{_SIGNATURE_LINE}", re.MULTILINE | re.IGNORECASE)
 # The same search, split in two: a pattern that starts with a newline is tried only where the
 # text has one, found by a fast scan, while ``^`` is tried at every character.
@@ -145,12 +148,14 @@ def split_reply(text: str) -> ReplyParts:
         message = EmailMessage(text=text, languages=list(LANGUAGES))
         needed = searches_needed(message.text)
         # The library compiles each pattern on first use and keeps it in a field; one that
-        # cannot match gives the same split without the search (see the hints above).
-        # Where it can find headers, the search runs with only the alternatives the text can
-        # match (see reply_headers).
-        message._header_regex = _HEADERS.for_text(message.text) if needed.headers else _NOTHING
-        if not needed.signature:
-            message._signature_regex = _NOTHING
+        # cannot match gives the same split without the search (see the hints above). Where
+        # they can find something, the searches run with only the alternatives the text can
+        # match (see reply_patterns).
+        text_searched = message.text
+        message._header_regex = _HEADERS.for_text(text_searched) if needed.headers else _NOTHING
+        message._signature_regex = (
+            _SIGNATURES.for_text(text_searched) if needed.signature else _NOTHING
+        )
         if not needed.disclaimers:
             message._disclaimers_regex = _NOTHING
         read = message.read()
