@@ -28,7 +28,7 @@ from helpdesk_ingest.parsing.oversize import (
     message_too_large,
 )
 from helpdesk_ingest.parsing.parts import Collected, collect
-from helpdesk_ingest.parsing.policy import ParseOncePolicy
+from helpdesk_ingest.parsing.policy import PARSE_ONCE
 from helpdesk_ingest.parsing.rawheaders import header_charsets, repair_header_section
 from helpdesk_ingest.parsing.reply import split_reply
 
@@ -97,7 +97,7 @@ def _parse(
     raw: bytes, limits: ParseLimits, oversize: Oversize | None, identity: bytes
 ) -> ParsedMessage | ParseFailure:
     repaired, defects = _normalised(raw)
-    policy = ParseOncePolicy()
+    policy = PARSE_ONCE
     parser = BytesParser(policy=policy)
     try:
         if oversize is not None:

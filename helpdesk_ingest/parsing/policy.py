@@ -1,17 +1,19 @@
-"""``email.policy.default`` with each header value parsed once per message.
+"""``email.policy.default`` with each distinct header value parsed once per process.
 
 Under the default policy every read of a header (``get``, ``get_content_type``, ``get_param``,
 ``get_filename``…) parses its value again through the header registry: the feed parser itself
 asks each part for its content type several times, and the parser's walk asks again for its
-marks, body and attachments, about 28 parses of a few distinct values per message. The parsed
-header is an immutable ``str`` with read-only attributes (its parameters a read-only mapping,
-its defects a tuple), so handing the same object to every read of the same value changes no
-result.
+marks, body and attachments, about 28 parses of a few distinct values per message. Most of those
+values also repeat from message to message: the same "text/plain; charset=utf-8", the same
+"quoted-printable". The parsed header is an immutable ``str`` with read-only attributes (its
+parameters a read-only mapping, its defects a tuple), so handing the same object to every read
+of the same value, in one message or the next, changes no result.
 """
 
 from __future__ import annotations
 
 import email.policy
+import functools
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from typing import TYPE_CHECKING, Any
@@ -22,36 +24,35 @@ if TYPE_CHECKING:
 else:
     _DefaultPolicy = EmailPolicy
 
+# Parsed headers kept: the values that repeat across messages are few; the others (multipart
+# boundaries are unique) pass through and are dropped, least recently used first.
+PARSED_HEADERS_KEPT = 2048
+
+
+@functools.lru_cache(maxsize=PARSED_HEADERS_KEPT)
+def _parsed(name: str, value: str) -> Any:
+    return email.policy.default.header_fetch_parse(name, value)
+
 
 class ParseOncePolicy(_DefaultPolicy):
-    """The default policy, remembering the header each (name, raw value) was parsed into.
-
-    Make one for each message: its memory lives as long as that message's tree.
-    """
-
-    _parsed: dict[tuple[str, str], Any]
+    """The default policy, handing out the header each (name, raw value) was parsed into."""
 
     def __init__(self) -> None:
         super().__init__(header_factory=email.policy.default.header_factory)
-        # Policies are read-only after construction; this dict is the one thing that grows.
-        object.__setattr__(self, "_parsed", {})
 
     def header_fetch_parse(self, name: str, value: str) -> Any:
         if hasattr(value, "name"):
             # A header object set by the program rather than read from the source is kept
             # as is by the default policy; there is nothing to parse.
             return super().header_fetch_parse(name, value)
-        key = (name, value)
-        header = self._parsed.get(key)
-        if header is None:
-            header = self._parsed[key] = self._parse(name, value)
-        return header
-
-    def _parse(self, name: str, value: str) -> Any:
         try:
-            return super().header_fetch_parse(name, value)
+            return _parsed(name, value)
         except Exception:
             # The registry's own parser fails on some damaged values (Python 3.11 raises
             # IndexError on an RFC 2231 parameter cut off after its charset). Read as plain
             # text, as the compat32 policy does, the value costs its structure, not the message.
             return email.policy.compat32.header_fetch_parse(name, value)
+
+
+# It holds nothing of any one message: every parse can use it.
+PARSE_ONCE = ParseOncePolicy()

@@ -1,4 +1,4 @@
-"""The parser's policy parses each header value once per message, and changes no result."""
+"""The parser's policy parses each distinct header value once, and changes no result."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 
 import helpdesk_ingest.parsing
 from helpdesk_ingest.message import ParsedMessage
-from helpdesk_ingest.parsing import parse_message
+from helpdesk_ingest.parsing import parse_message, policy
 from helpdesk_ingest.parsing.policy import ParseOncePolicy
 
 from . import containers, messages
@@ -37,9 +37,7 @@ SEEDS = [
 @contextmanager
 def default_policy() -> Iterator[None]:
     """The parser as it was before: ``email.policy.default``, which parses on every read."""
-    with mock.patch.object(
-        helpdesk_ingest.parsing, "ParseOncePolicy", return_value=email.policy.default
-    ):
+    with mock.patch.object(helpdesk_ingest.parsing, "PARSE_ONCE", email.policy.default):
         yield
 
 
@@ -56,12 +54,17 @@ def counted_parses() -> Iterator[Counter[tuple[str, str]]]:
         yield parses
 
 
-def test_each_header_value_is_parsed_once_per_message() -> None:
+def test_each_header_value_is_parsed_once() -> None:
+    policy._parsed.cache_clear()
     with counted_parses() as parses:
         parse_message(messages.ATTACHMENTS)
+        first = sum(parses.values())
+        # The next message with the same content types parses none of them again.
+        parse_message(messages.ATTACHMENTS.replace(b"Subject:", b"Subject: again"))
 
     assert any(name.lower() == "content-type" for name, _ in parses)
     assert set(parses.values()) == {1}
+    assert sum(parses.values()) == first
 
 
 def test_the_default_policy_parses_a_content_type_again_on_each_read() -> None:
@@ -72,12 +75,14 @@ def test_the_default_policy_parses_a_content_type_again_on_each_read() -> None:
     assert max(parses.values()) > 3
 
 
-def test_a_policy_remembers_only_its_own_message() -> None:
-    first, second = ParseOncePolicy(), ParseOncePolicy()
-    header = first.header_fetch_parse("Content-Type", "text/plain; charset=utf-8")
+def test_the_parsed_headers_kept_are_bounded() -> None:
+    policy._parsed.cache_clear()
+    for number in range(policy.PARSED_HEADERS_KEPT + 10):
+        ParseOncePolicy().header_fetch_parse(
+            "Content-Type", f'multipart/mixed; boundary="{number}"'
+        )
 
-    assert first.header_fetch_parse("Content-Type", "text/plain; charset=utf-8") is header
-    assert second.header_fetch_parse("Content-Type", "text/plain; charset=utf-8") is not header
+    assert policy._parsed.cache_info().currsize == policy.PARSED_HEADERS_KEPT
 
 
 def test_a_shared_header_cannot_be_changed_through_its_attributes() -> None:
