@@ -24,9 +24,11 @@ if TYPE_CHECKING:
 else:
     _DefaultPolicy = EmailPolicy
 
-# Parsed headers kept: the values that repeat across messages are few; the others (multipart
-# boundaries are unique) pass through and are dropped, least recently used first.
-PARSED_HEADERS_KEPT = 2048
+# Parsed headers kept, least recently used dropped first. The values that repeat across messages
+# are few and come back with every message; the others (multipart boundaries are unique) pass
+# through. Each kept header holds its parse tree, some kilobytes: a few thousand of them would
+# grow a worker by tens of megabytes.
+PARSED_HEADERS_KEPT = 64
 
 
 @functools.lru_cache(maxsize=PARSED_HEADERS_KEPT)
