@@ -10,7 +10,8 @@ per message.
 On PostgreSQL the new rows' ids are taken from their sequences first, in one query. With its
 primary key known, a row needs no RETURNING, and the rows of a table go as one pipelined batch
 of the same short statement, which the server prepares once, instead of one long INSERT that
-the driver must parse anew for every group.
+the driver must parse anew for every group; every table's batch rides one pipeline, written
+with Core rather than the unit of work (see new_rows).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from helpdesk_ingest.store.models import (
     Ticket,
 )
 from helpdesk_ingest.store.models import Attachment as AttachmentRow
+from helpdesk_ingest.store.new_rows import insert_new_rows
 from helpdesk_ingest.store.values import db_text
 
 # Ticket numbers are the row id plus this offset: unique under concurrent writers without a
@@ -56,6 +58,8 @@ class PendingWrites:
         if session.get_bind().dialect.name == "postgresql":
             _take_ids(session)
             self._number_tickets()
+            insert_new_rows(session)
+        # The changes to rows that existed before, and on SQLite every new row too.
         session.flush()
         # Elsewhere the ids came back from the INSERTs; the numbers follow in one more statement.
         self._number_tickets()

@@ -1,0 +1,104 @@
+"""A transaction's new rows written with Core INSERTs in one round trip, on PostgreSQL.
+
+Once every new row has its id (``pending._take_ids``), writing them needs none of the unit of
+work's machinery: no RETURNING, no ordering beyond the tables' own, no row count to check. The
+unit of work still costs about a third of storing a group, and it waits for the server after
+each table's batch. Here each row's foreign keys are copied from the objects it refers to, as
+the unit of work would, the rows go out table by table as one psycopg pipeline that waits for
+the server once, and the objects are then attached to the session as rows loaded from the
+database: the session's flush that follows writes only the changes to rows that existed before.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import FromClause, insert
+from sqlalchemy.orm import InstanceState, Mapper, Session, make_transient_to_detached
+from sqlalchemy.orm.interfaces import MANYTOONE, ONETOMANY
+
+from helpdesk_ingest.store.models import Base
+
+
+def insert_new_rows(session: Session) -> bool:
+    """Write the session's new objects; False, writing nothing, when one of them has no id."""
+    states: list[InstanceState[Any]] = sorted(
+        (_state(row) for row in session.new), key=lambda state: state.insert_order or 0
+    )
+    if not states or any(_has_no_id(state) for state in states):
+        return False
+    for state in states:
+        _copy_foreign_keys(state)
+    rows: defaultdict[FromClause, list[dict[str, Any]]] = defaultdict(list)
+    for state in states:
+        rows[state.mapper.local_table].append(_row(state))
+    # Held here: once out of the session, an object nothing else refers to would be collected.
+    objects = [state.obj() for state in states]
+    with session.no_autoflush:
+        for row in objects:
+            session.expunge(row)
+        driver = session.connection().connection.driver_connection
+        assert driver is not None
+        with driver.pipeline():
+            for table in Base.metadata.sorted_tables:
+                for same_columns in _by_columns(rows.get(table, [])):
+                    session.execute(insert(table), same_columns)
+        # Every object becomes detached before any is added: adding one cascades to the objects
+        # it refers to, which must arrive as written rows, not as new ones.
+        for row in objects:
+            make_transient_to_detached(row)
+        for row in objects:
+            session.add(row)
+    return True
+
+
+def _state(row: object) -> InstanceState[Any]:
+    state: InstanceState[Any] = row._sa_instance_state  # type: ignore[attr-defined]
+    return state
+
+
+def _has_no_id(state: InstanceState[Any]) -> bool:
+    return None in state.mapper.primary_key_from_instance(state.obj())
+
+
+def _attribute(mapper: Mapper[Any], column: Any) -> str:
+    return mapper.get_property_by_column(column).key
+
+
+def _copy_foreign_keys(state: InstanceState[Any]) -> None:
+    """Set the foreign keys that the unit of work would take from related objects."""
+    mapper, row = state.mapper, state.obj()
+    for relationship in mapper.relationships:
+        if relationship.viewonly or relationship.key not in state.dict:
+            continue
+        related = state.dict[relationship.key]
+        target = relationship.mapper
+        if relationship.direction is MANYTOONE:
+            for local, remote in relationship.local_remote_pairs or ():
+                value = None if related is None else getattr(related, _attribute(target, remote))
+                setattr(row, _attribute(mapper, local), value)
+        elif relationship.direction is ONETOMANY:
+            for child in related or ():
+                for local, remote in relationship.local_remote_pairs or ():
+                    value = getattr(row, _attribute(mapper, local))
+                    setattr(child, _attribute(target, remote), value)
+
+
+def _row(state: InstanceState[Any]) -> dict[str, Any]:
+    """The values set on the object, by column; the table's defaults fill in the others."""
+    values = state.dict
+    return {
+        prop.columns[0].key: values[prop.key]
+        for prop in state.mapper.column_attrs
+        if prop.key in values
+    }
+
+
+def _by_columns(rows: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Rows grouped by the columns they set: one batch is one statement, with one column list."""
+    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(frozenset(row), []).append(row)
+    return list(groups.values())

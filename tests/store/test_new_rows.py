@@ -1,0 +1,119 @@
+"""On PostgreSQL a transaction's new rows go out as Core INSERTs and come back as loaded rows."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from unittest import mock
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from helpdesk_ingest.message import Attachment, ParsedMessage
+from helpdesk_ingest.store import pending
+from helpdesk_ingest.store.ingest import ingest_message
+from helpdesk_ingest.store.models import Article, Contact, RawMessage, Ticket
+from helpdesk_ingest.store.models import Attachment as AttachmentRow
+from helpdesk_ingest.store.new_rows import insert_new_rows
+from helpdesk_ingest.store.pending import TICKET_NUMBER_OFFSET
+from helpdesk_ingest.store.threading import DEFAULT_TICKET_TAG
+
+NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+MakeMessage = Callable[..., ParsedMessage]
+PDF = b"%PDF-1.7"
+
+
+def _ingest(session: Session, make_message: MakeMessage, raw: bytes, **kwargs: Any) -> Any:
+    return ingest_message(
+        session,
+        mailbox="support",
+        raw=raw,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        parsed=make_message(**kwargs),
+        queue="first-line",
+        ticket_tag_pattern=re.compile(DEFAULT_TICKET_TAG),
+        now=NOW,
+    )
+
+
+def test_the_new_rows_refer_to_each_other_and_nothing_is_left_to_flush(
+    pg_sessions: sessionmaker[Session], make_message: MakeMessage
+) -> None:
+    report = Attachment(
+        "report.pdf", "application/pdf", b"%PDF", hashlib.sha256(b"%PDF").hexdigest()
+    )
+    with pg_sessions() as session, session.begin():
+        statements: list[str] = []
+        event.listen(
+            session.connection(),
+            "before_cursor_execute",
+            lambda *args: statements.append(args[2]),
+        )
+        written: list[bool] = []
+
+        def recorded(session: Session) -> bool:
+            written.append(insert_new_rows(session))
+            return written[-1]
+
+        with mock.patch.object(pending, "insert_new_rows", recorded):
+            outcome = _ingest(session, make_message, b"first", attachments=(report,))
+        assert written == [True]
+        ticket = session.get(Ticket, outcome.ticket_id)
+        assert ticket is not None
+        rows = list(session.identity_map.values())
+
+        statements.clear()
+        session.flush()
+
+        assert statements == []
+        assert not session.new
+        assert all(inspect(row).persistent and not inspect(row).modified for row in rows)
+    assert outcome.ticket_number == TICKET_NUMBER_OFFSET + outcome.ticket_id
+
+    with pg_sessions() as session:
+        article, raw, contact, attachment = session.execute(
+            select(Article, RawMessage, Contact, AttachmentRow)
+            .join(RawMessage, RawMessage.id == Article.raw_message_id)
+            .join(Contact, Contact.id == Article.contact_id)
+            .join(AttachmentRow, AttachmentRow.article_id == Article.id)
+        ).one()
+        stored_ticket = session.get(Ticket, outcome.ticket_id)
+    assert stored_ticket is not None
+    assert (article.ticket_id, raw.ticket_id) == (stored_ticket.id, stored_ticket.id)
+    assert stored_ticket.requester_id == contact.id
+    assert (article.id, attachment.filename) == (outcome.article_id, "report.pdf")
+    # The columns the objects left unset got the tables' defaults.
+    assert (stored_ticket.status, stored_ticket.tags, article.is_bounce) == ("new", [], False)
+
+
+def test_a_follow_up_changes_the_ticket_that_was_there_before(
+    pg_sessions: sessionmaker[Session], make_message: MakeMessage
+) -> None:
+    with pg_sessions() as session, session.begin():
+        first = _ingest(session, make_message, b"first")
+    with pg_sessions() as session, session.begin():
+        reply = _ingest(
+            session,
+            make_message,
+            b"reply",
+            message_id="<reply@example.org>",
+            in_reply_to=("<first@example.org>",),
+        )
+    assert (reply.ticket_id, reply.new_ticket) == (first.ticket_id, False)
+    with pg_sessions() as session:
+        articles = session.scalars(select(Article).order_by(Article.id)).all()
+    assert [article.ticket_id for article in articles] == [first.ticket_id] * 2
+
+
+def test_rows_without_ids_are_left_to_the_session(pg_sessions: sessionmaker[Session]) -> None:
+    with pg_sessions() as session, session.begin():
+        contact = Contact(email="alice@example.org", created_at=NOW, updated_at=NOW)
+        session.add(contact)
+
+        assert insert_new_rows(session) is False
+        assert list(session.new) == [contact]
+        session.flush()
+        assert contact.id is not None
