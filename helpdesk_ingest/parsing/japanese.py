@@ -43,7 +43,13 @@ def decode_iso2022jp_windows(data: bytes) -> str:
         if byte >= 0x80:
             raise UnicodeDecodeError("iso-2022-jp", data, position, position + 1, "8-bit byte")
         if mode == "jis" and 0x21 <= byte <= 0x7E and position + 1 < len(data):
-            out += _jis_to_sjis(byte, data[position + 1])
+            second = data[position + 1]
+            if not 0x21 <= second <= 0x7E:
+                # A JIS character is two bytes of this range; anything else is not this charset.
+                raise UnicodeDecodeError(
+                    "iso-2022-jp", data, position, position + 2, "not a JIS character"
+                )
+            out += _jis_to_sjis(byte, second)
             position += 2
             continue
         out.append(byte + 0x80 if mode == "katakana" and 0x21 <= byte <= 0x5F else byte)

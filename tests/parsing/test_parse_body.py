@@ -98,6 +98,20 @@ def test_iso_2022_jp_with_windows_extensions() -> None:
     assert not any(defect.startswith("charset") for defect in message.defects)
 
 
+def test_iso_2022_jp_with_a_broken_jis_character_is_decoded_another_way() -> None:
+    # Found by the corpus fuzz test: in JIS mode, a byte pair whose second byte is 8-bit or a
+    # control character is no JIS character; the Windows decoder used to crash on it.
+    raw = (
+        b"From: a@example.com\nContent-Type: text/plain; charset=ISO-2022-JP\n\n"
+        b"\x1b$B%\rF%9%H\x82\x1b(B.\n"
+    )
+
+    message = parsed(raw)
+
+    assert message.body_text.endswith(".")
+    assert any(defect.startswith("charset") for defect in message.defects)
+
+
 def test_raw_8bit_filename_in_a_part_header() -> None:
     message = parsed(
         multipart(
