@@ -7,15 +7,20 @@ each table's batch. Here each row's foreign keys are copied from the objects it 
 the unit of work would, the rows go out table by table as one psycopg pipeline that waits for
 the server once, and the objects are then attached to the session as rows loaded from the
 database: the session's flush that follows writes only the changes to rows that existed before.
+A refused row's error arrives with that one wait, from psycopg; it is raised as SQLAlchemy's,
+which is how the callers tell a bad group from a database outage.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
+import psycopg
 from sqlalchemy import FromClause, insert
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import InstanceState, Mapper, Session, make_transient_to_detached
 from sqlalchemy.orm.interfaces import MANYTOONE, ONETOMANY
 
@@ -34,17 +39,27 @@ def insert_new_rows(session: Session) -> bool:
     rows: defaultdict[FromClause, list[dict[str, Any]]] = defaultdict(list)
     for state in states:
         rows[state.mapper.local_table].append(_row(state))
+    tables = [table for table in Base.metadata.sorted_tables if table in rows]
+    if len(tables) != len(rows):
+        return False
+    driver = session.connection().connection.driver_connection
+    if driver is None:
+        return False
     # Held here: once out of the session, an object nothing else refers to would be collected.
     objects = [state.obj() for state in states]
     with session.no_autoflush:
         for row in objects:
             session.expunge(row)
-        driver = session.connection().connection.driver_connection
-        assert driver is not None
-        with driver.pipeline():
-            for table in Base.metadata.sorted_tables:
-                for same_columns in _by_columns(rows.get(table, [])):
-                    session.execute(insert(table), same_columns)
+        try:
+            with driver.pipeline():
+                for table in tables:
+                    for same_columns in _runs_by_columns(rows[table]):
+                        session.execute(insert(table), same_columns)
+        except psycopg.Error as exc:
+            # An INSERT's error comes with the pipeline's one wait, outside SQLAlchemy: raise
+            # it as SQLAlchemy would have (an IntegrityError, or a lost connection, discarded),
+            # which is what the callers tell a bad group from a database outage by.
+            raise _as_sqlalchemy_error(session, exc) from exc
         # Every object becomes detached before any is added: adding one cascades to the objects
         # it refers to, which must arrive as written rows, not as new ones.
         for row in objects:
@@ -96,9 +111,26 @@ def _row(state: InstanceState[Any]) -> dict[str, Any]:
     }
 
 
-def _by_columns(rows: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Rows grouped by the columns they set: one batch is one statement, with one column list."""
-    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
-    for row in rows:
-        groups.setdefault(frozenset(row), []).append(row)
-    return list(groups.values())
+def _runs_by_columns(rows: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Consecutive rows that set the same columns: one batch is one statement with one column
+    list, and the rows keep their order (a ticket may refer to one made just before it)."""
+    return [list(run) for _, run in itertools.groupby(rows, key=frozenset)]
+
+
+def _as_sqlalchemy_error(session: Session, error: psycopg.Error) -> StatementError:
+    connection = session.connection()
+    dbapi_error = cast(Any, error)
+    lost = connection.dialect.is_disconnect(
+        dbapi_error, connection.connection.dbapi_connection, None
+    )
+    if lost:
+        connection.invalidate(error)
+    return DBAPIError.instance(
+        None,
+        None,
+        error,
+        psycopg.Error,
+        hide_parameters=True,
+        connection_invalidated=lost,
+        dialect=connection.dialect,
+    )

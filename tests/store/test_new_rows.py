@@ -9,17 +9,21 @@ from datetime import UTC, datetime
 from typing import Any
 from unittest import mock
 
-from sqlalchemy import event, inspect, select
+import psycopg
+import pytest
+from sqlalchemy import event, inspect, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk_ingest.message import Attachment, ParsedMessage
-from helpdesk_ingest.store import pending
+from helpdesk_ingest.store import new_rows, pending
 from helpdesk_ingest.store.ingest import ingest_message
 from helpdesk_ingest.store.models import Article, Contact, RawMessage, Ticket
 from helpdesk_ingest.store.models import Attachment as AttachmentRow
 from helpdesk_ingest.store.new_rows import insert_new_rows
 from helpdesk_ingest.store.pending import TICKET_NUMBER_OFFSET
 from helpdesk_ingest.store.threading import DEFAULT_TICKET_TAG
+from helpdesk_ingest.storing import is_database_outage
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 MakeMessage = Callable[..., ParsedMessage]
@@ -117,3 +121,42 @@ def test_rows_without_ids_are_left_to_the_session(pg_sessions: sessionmaker[Sess
         assert list(session.new) == [contact]
         session.flush()
         assert contact.id is not None
+
+
+def test_a_row_the_database_refuses_fails_as_sqlalchemy_reports_it(
+    pg_sessions: sessionmaker[Session],
+) -> None:
+    # A concurrent daemon made the same contact first: the group's transaction must fail with
+    # the IntegrityError that sends its messages to be stored one by one, not with an error of
+    # the pipeline's that would read as the database being down.
+    with pg_sessions() as session, session.begin():
+        session.add(Contact(email="alice@example.org", created_at=NOW, updated_at=NOW))
+    with pg_sessions() as session, session.begin():
+        # The refused row is the last one sent: its error comes with the pipeline's one wait.
+        session.add(Contact(email="alice@example.org", created_at=NOW, updated_at=NOW))
+        pending._take_ids(session)
+        with pytest.raises(IntegrityError) as caught:
+            insert_new_rows(session)
+        session.rollback()
+
+    assert not is_database_outage(caught.value)
+
+
+def test_a_connection_lost_at_the_pipeline_end_reads_as_an_outage(
+    pg_sessions: sessionmaker[Session],
+) -> None:
+    # The server cannot be made to drop the connection exactly at the pipeline's wait: the
+    # backend is ended before, and the error psycopg then raises is translated as it would be.
+    with pg_sessions() as session:
+        driver = session.connection().connection.driver_connection
+        assert isinstance(driver, psycopg.Connection)
+        backend = driver.info.backend_pid
+        with pg_sessions() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        with pytest.raises(psycopg.OperationalError) as lost:
+            driver.execute("SELECT 1")
+        error = new_rows._as_sqlalchemy_error(session, lost.value)
+
+        assert isinstance(error, OperationalError)
+        assert error.connection_invalidated
+        assert is_database_outage(error)
