@@ -18,7 +18,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, cast
 
-import psycopg
 from sqlalchemy import FromClause, insert
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import InstanceState, Mapper, Session, make_transient_to_detached
@@ -29,21 +28,20 @@ from helpdesk_ingest.store.models import Base
 
 def insert_new_rows(session: Session) -> bool:
     """Write the session's new objects; False, writing nothing, when one of them has no id."""
+    import psycopg
+
     states: list[InstanceState[Any]] = sorted(
         (_state(row) for row in session.new), key=lambda state: state.insert_order or 0
     )
     if not states or any(_has_no_id(state) for state in states):
         return False
-    for state in states:
-        _copy_foreign_keys(state)
+    _copy_foreign_keys(session, states)
     rows: defaultdict[FromClause, list[dict[str, Any]]] = defaultdict(list)
     for state in states:
         rows[state.mapper.local_table].append(_row(state))
     tables = [table for table in Base.metadata.sorted_tables if table in rows]
-    if len(tables) != len(rows):
-        return False
     driver = session.connection().connection.driver_connection
-    if driver is None:
+    if len(tables) != len(rows) or not isinstance(driver, psycopg.Connection):
         return False
     # Held here: once out of the session, an object nothing else refers to would be collected.
     objects = [state.obj() for state in states]
@@ -69,6 +67,18 @@ def insert_new_rows(session: Session) -> bool:
     return True
 
 
+def _copy_foreign_keys(session: Session, states: list[InstanceState[Any]]) -> None:
+    """Set the new rows' foreign keys as the unit of work would, from the objects related."""
+    new = {id(state.obj()) for state in states}
+    for state in states:
+        _copy_from_parents(state)
+        _copy_to_children(state, new)
+    for row in session.dirty:
+        # A row written earlier in this transaction may have gained new rows in a collection
+        # since (an article flushed early for a large message gets its attachments after).
+        _copy_to_children(_state(row), new)
+
+
 def _state(row: object) -> InstanceState[Any]:
     state: InstanceState[Any] = row._sa_instance_state  # type: ignore[attr-defined]
     return state
@@ -82,23 +92,38 @@ def _attribute(mapper: Mapper[Any], column: Any) -> str:
     return mapper.get_property_by_column(column).key
 
 
-def _copy_foreign_keys(state: InstanceState[Any]) -> None:
-    """Set the foreign keys that the unit of work would take from related objects."""
+def _copy_from_parents(state: InstanceState[Any]) -> None:
+    """Set the foreign keys the unit of work would take from the objects this row refers to."""
     mapper, row = state.mapper, state.obj()
-    for relationship in mapper.relationships:
-        if relationship.viewonly or relationship.key not in state.dict:
+    for relationship in _written(mapper, MANYTOONE):
+        if relationship.key not in state.dict:
             continue
-        related = state.dict[relationship.key]
-        target = relationship.mapper
-        if relationship.direction is MANYTOONE:
+        parent = state.dict[relationship.key]
+        for local, remote in relationship.local_remote_pairs or ():
+            value = (
+                None if parent is None else getattr(parent, _attribute(relationship.mapper, remote))
+            )
+            setattr(row, _attribute(mapper, local), value)
+
+
+def _copy_to_children(state: InstanceState[Any], new: set[int]) -> None:
+    """Set the foreign keys of the new rows in this row's collections, as the unit of work would."""
+    mapper, row = state.mapper, state.obj()
+    for relationship in _written(mapper, ONETOMANY):
+        for child in state.dict.get(relationship.key) or ():
+            if id(child) not in new:
+                continue
             for local, remote in relationship.local_remote_pairs or ():
-                value = None if related is None else getattr(related, _attribute(target, remote))
-                setattr(row, _attribute(mapper, local), value)
-        elif relationship.direction is ONETOMANY:
-            for child in related or ():
-                for local, remote in relationship.local_remote_pairs or ():
-                    value = getattr(row, _attribute(mapper, local))
-                    setattr(child, _attribute(target, remote), value)
+                value = getattr(row, _attribute(mapper, local))
+                setattr(child, _attribute(relationship.mapper, remote), value)
+
+
+def _written(mapper: Mapper[Any], direction: Any) -> list[Any]:
+    return [
+        relationship
+        for relationship in mapper.relationships
+        if relationship.direction is direction and not relationship.viewonly
+    ]
 
 
 def _row(state: InstanceState[Any]) -> dict[str, Any]:
@@ -117,7 +142,9 @@ def _runs_by_columns(rows: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]
     return [list(run) for _, run in itertools.groupby(rows, key=frozenset)]
 
 
-def _as_sqlalchemy_error(session: Session, error: psycopg.Error) -> StatementError:
+def _as_sqlalchemy_error(session: Session, error: Exception) -> StatementError:
+    import psycopg
+
     connection = session.connection()
     dbapi_error = cast(Any, error)
     lost = connection.dialect.is_disconnect(

@@ -7,9 +7,11 @@ import hashlib
 import os
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from helpdesk_ingest.cli import main
+from helpdesk_ingest.store import large_values
 from helpdesk_ingest.store.database import make_engine, make_sessionmaker
 from helpdesk_ingest.store.models import Attachment, Blob, QuarantinedMessage, RawMessage
 from tests.integration.test_end_to_end import counts, customer_mail, write_config
@@ -46,9 +48,24 @@ def big_mail(number: int, payload: bytes) -> bytes:
     )
 
 
+@pytest.mark.parametrize(
+    "inline_bytes",
+    [
+        large_values.POSTGRESQL_INLINE_BYTES,
+        # Over it, PostgreSQL gets each message through a large object, written before the
+        # rest of its rows: its article gets its attachment after that early flush.
+        SPOOL_OVER_BYTES,
+    ],
+    ids=["inline", "large-object"],
+)
 def test_large_messages_go_through_the_spool_and_arrive_whole(
-    tmp_path: Path, database_url: str, dovecot: DovecotServer
+    tmp_path: Path,
+    database_url: str,
+    dovecot: DovecotServer,
+    inline_bytes: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(large_values, "POSTGRESQL_INLINE_BYTES", inline_bytes)
     account = dovecot.new_mailbox()
     payload = os.urandom(3 * 1024 * 1024)
     delivered = [big_mail(1, payload), customer_mail(2), big_mail(3, payload)]
