@@ -28,6 +28,7 @@ from helpdesk_ingest.store.models import Base
 
 def insert_new_rows(session: Session) -> bool:
     """Write the session's new objects; False, writing nothing, when one of them has no id."""
+    # Imported here: the driver is loaded with a PostgreSQL database; a SQLite daemon need not.
     import psycopg
 
     states: list[InstanceState[Any]] = sorted(
@@ -143,7 +144,7 @@ def _runs_by_columns(rows: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]
 
 
 def _as_sqlalchemy_error(session: Session, error: Exception) -> StatementError:
-    import psycopg
+    import psycopg  # as in insert_new_rows
 
     connection = session.connection()
     dbapi_error = cast(Any, error)
