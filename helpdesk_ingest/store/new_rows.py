@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import FromClause, insert
+from sqlalchemy import FromClause, insert, inspect
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import InstanceState, Mapper, Session, make_transient_to_detached
 from sqlalchemy.orm.interfaces import MANYTOONE, ONETOMANY
@@ -32,7 +32,7 @@ def insert_new_rows(session: Session) -> bool:
     import psycopg
 
     states: list[InstanceState[Any]] = sorted(
-        (_state(row) for row in session.new), key=lambda state: state.insert_order or 0
+        (inspect(row) for row in session.new), key=lambda state: state.insert_order or 0
     )
     if not states or any(_has_no_id(state) for state in states):
         return False
@@ -77,12 +77,7 @@ def _copy_foreign_keys(session: Session, states: list[InstanceState[Any]]) -> No
     for row in session.dirty:
         # A row written earlier in this transaction may have gained new rows in a collection
         # since (an article flushed early for a large message gets its attachments after).
-        _copy_to_children(_state(row), new)
-
-
-def _state(row: object) -> InstanceState[Any]:
-    state: InstanceState[Any] = row._sa_instance_state  # type: ignore[attr-defined]
-    return state
+        _copy_to_children(inspect(row), new)
 
 
 def _has_no_id(state: InstanceState[Any]) -> bool:
