@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
 from unittest import mock
 
 import psycopg
@@ -15,40 +10,18 @@ from sqlalchemy import event, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from helpdesk_ingest.message import Attachment, ParsedMessage
 from helpdesk_ingest.store import new_rows, pending
-from helpdesk_ingest.store.ingest import ingest_message
 from helpdesk_ingest.store.models import Article, Contact, RawMessage, Ticket
 from helpdesk_ingest.store.models import Attachment as AttachmentRow
 from helpdesk_ingest.store.new_rows import insert_new_rows
 from helpdesk_ingest.store.pending import TICKET_NUMBER_OFFSET
-from helpdesk_ingest.store.threading import DEFAULT_TICKET_TAG
 from helpdesk_ingest.storing import is_database_outage
-
-NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
-MakeMessage = Callable[..., ParsedMessage]
-PDF = b"%PDF-1.7"
-
-
-def _ingest(session: Session, make_message: MakeMessage, raw: bytes, **kwargs: Any) -> Any:
-    return ingest_message(
-        session,
-        mailbox="support",
-        raw=raw,
-        sha256=hashlib.sha256(raw).hexdigest(),
-        parsed=make_message(**kwargs),
-        queue="first-line",
-        ticket_tag_pattern=re.compile(DEFAULT_TICKET_TAG),
-        now=NOW,
-    )
+from tests.store.test_ingest import NOW, MakeMessage, attachment, ingest
 
 
 def test_the_new_rows_refer_to_each_other_and_nothing_is_left_to_flush(
     pg_sessions: sessionmaker[Session], make_message: MakeMessage
 ) -> None:
-    report = Attachment(
-        "report.pdf", "application/pdf", b"%PDF", hashlib.sha256(b"%PDF").hexdigest()
-    )
     with pg_sessions() as session, session.begin():
         statements: list[str] = []
         event.listen(
@@ -63,7 +36,8 @@ def test_the_new_rows_refer_to_each_other_and_nothing_is_left_to_flush(
             return written[-1]
 
         with mock.patch.object(pending, "insert_new_rows", recorded):
-            outcome = _ingest(session, make_message, b"first", attachments=(report,))
+            parsed = make_message(attachments=(attachment(b"%PDF"),))
+            outcome = ingest(session, parsed, raw=b"first")
         assert written == [True]
         ticket = session.get(Ticket, outcome.ticket_id)
         assert ticket is not None
@@ -78,7 +52,7 @@ def test_the_new_rows_refer_to_each_other_and_nothing_is_left_to_flush(
     assert outcome.ticket_number == TICKET_NUMBER_OFFSET + outcome.ticket_id
 
     with pg_sessions() as session:
-        article, raw, contact, attachment = session.execute(
+        article, raw, contact, file_row = session.execute(
             select(Article, RawMessage, Contact, AttachmentRow)
             .join(RawMessage, RawMessage.id == Article.raw_message_id)
             .join(Contact, Contact.id == Article.contact_id)
@@ -88,7 +62,7 @@ def test_the_new_rows_refer_to_each_other_and_nothing_is_left_to_flush(
     assert stored_ticket is not None
     assert (article.ticket_id, raw.ticket_id) == (stored_ticket.id, stored_ticket.id)
     assert stored_ticket.requester_id == contact.id
-    assert (article.id, attachment.filename) == (outcome.article_id, "report.pdf")
+    assert (article.id, file_row.filename) == (outcome.article_id, "report.pdf")
     # The columns the objects left unset got the tables' defaults.
     assert (stored_ticket.status, stored_ticket.tags, article.is_bounce) == ("new", [], False)
 
@@ -97,15 +71,10 @@ def test_a_follow_up_changes_the_ticket_that_was_there_before(
     pg_sessions: sessionmaker[Session], make_message: MakeMessage
 ) -> None:
     with pg_sessions() as session, session.begin():
-        first = _ingest(session, make_message, b"first")
+        first = ingest(session, make_message(), raw=b"first")
     with pg_sessions() as session, session.begin():
-        reply = _ingest(
-            session,
-            make_message,
-            b"reply",
-            message_id="<reply@example.org>",
-            in_reply_to=("<first@example.org>",),
-        )
+        parsed = make_message("<reply@example.org>", in_reply_to=("<first@example.org>",))
+        reply = ingest(session, parsed, raw=b"reply")
     assert (reply.ticket_id, reply.new_ticket) == (first.ticket_id, False)
     with pg_sessions() as session:
         articles = session.scalars(select(Article).order_by(Article.id)).all()
