@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from mailparser_reply import EmailMessage
 
 from helpdesk_ingest.parsing.reply_patterns import (
-    ODD_CASES,
     header_search,
     phrases,
     signature_search,
+    words_in,
 )
 
 # English is always included by the library; these are the languages of the mail seen so far.
@@ -71,7 +71,7 @@ def _may_hold_signature(text: str) -> bool:
 # text, so a text without both skips it. Lower-casing the text finds every spelling the pattern
 # matches but those of three characters, which match a letter here only case-insensitively
 # (the Turkish dotted capital and dotless small i, the long s); a text holding one is searched
-# as before. The same test pins the pattern.
+# as before (reply_patterns.words_in). The same test pins the pattern.
 DISCLAIMER_OPENINGS = (
     "caution",
     "disclaimer",
@@ -92,11 +92,10 @@ DISCLAIMER_OPENINGS = (
 DISCLAIMER_WORD = "mail"
 
 
-def _may_hold_disclaimer(text: str) -> bool:
-    if any(odd in text for odd in ODD_CASES):
+def _may_hold_disclaimer(words: str | None) -> bool:
+    if words is None:
         return True
-    lowered = text.lower()
-    return DISCLAIMER_WORD in lowered and any(word in lowered for word in DISCLAIMER_OPENINGS)
+    return DISCLAIMER_WORD in words and any(opening in words for opening in DISCLAIMER_OPENINGS)
 
 
 def _may_hold_header(text: str) -> bool:
@@ -114,12 +113,12 @@ class Searches:
     disclaimers: bool
 
 
-def searches_needed(text: str) -> Searches:
-    """``text`` as the library normalized it."""
+def searches_needed(text: str, words: str | None) -> Searches:
+    """``text`` as the library normalized it, and ``words_in`` it."""
     headers = _may_hold_header(text)
     # Without headers the whole text is the one reply searched for a signature.
     signature = headers or _may_hold_signature(text)
-    return Searches(headers, signature, _may_hold_disclaimer(text))
+    return Searches(headers, signature, _may_hold_disclaimer(words))
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,16 +145,14 @@ def split_reply(text: str) -> ReplyParts:
         return ReplyParts(reply=text.strip())
     try:
         message = EmailMessage(text=text, languages=list(LANGUAGES))
-        needed = searches_needed(message.text)
+        words = words_in(message.text)
+        needed = searches_needed(message.text, words)
         # The library compiles each pattern on first use and keeps it in a field; one that
         # cannot match gives the same split without the search (see the hints above). Where
         # they can find something, the searches run with only the alternatives the text can
         # match (see reply_patterns).
-        text_searched = message.text
-        message._header_regex = _HEADERS.for_text(text_searched) if needed.headers else _NOTHING
-        message._signature_regex = (
-            _SIGNATURES.for_text(text_searched) if needed.signature else _NOTHING
-        )
+        message._header_regex = _HEADERS.for_text(words) if needed.headers else _NOTHING
+        message._signature_regex = _SIGNATURES.for_text(words) if needed.signature else _NOTHING
         if not needed.disclaimers:
             message._disclaimers_regex = _NOTHING
         read = message.read()

@@ -92,6 +92,14 @@ _CLOSING_WORDS = (
 )
 
 
+def words_in(text: str) -> str | None:
+    """``text`` lower-cased, to look for the words of an alternative in; None when it holds one
+    of ``ODD_CASES``, which lower-casing would hide: then every alternative must be searched."""
+    if any(odd in text for odd in ODD_CASES):
+        return None
+    return text.lower()
+
+
 def phrases(library: EmailMessage, key: str) -> str:
     """The library's per-language patterns for ``key``, joined as it joins them."""
     found = (library._get_language_regex(code, key) for code in library.languages)
@@ -136,15 +144,14 @@ class CutDownSearch:
         self._suffix = suffix
         self.pattern = self._joined(range(len(alternatives)))
 
-    def for_text(self, text: str) -> re.Pattern[str]:
-        """``text`` as the library normalized it."""
-        if any(odd in text for odd in ODD_CASES):
+    def for_text(self, words: str | None) -> re.Pattern[str]:
+        """``words``: ``words_in`` the text as the library normalized it."""
+        if words is None:
             return self._compiled(tuple(range(len(self._alternatives))))
-        lowered = text.lower()
         wanted = tuple(
             index
-            for index, (_, words) in enumerate(self._alternatives)
-            if any(word in lowered for word in words)
+            for index, (_, needed) in enumerate(self._alternatives)
+            if any(word in words for word in needed)
         )
         return self._compiled(wanted)
 

@@ -20,7 +20,7 @@ class _Whole:
     def __init__(self, pattern: re.Pattern[str]) -> None:
         self.pattern = pattern
 
-    def for_text(self, text: str) -> re.Pattern[str]:
+    def for_text(self, words: str | None) -> re.Pattern[str]:
         return self.pattern
 
 

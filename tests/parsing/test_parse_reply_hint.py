@@ -31,7 +31,12 @@ from helpdesk_ingest.parsing.reply import (
     searches_needed,
     split_reply,
 )
-from helpdesk_ingest.parsing.reply_patterns import ODD_CASES, header_search, signature_search
+from helpdesk_ingest.parsing.reply_patterns import (
+    ODD_CASES,
+    header_search,
+    signature_search,
+    words_in,
+)
 
 from .reply_reference import split_by_the_library_alone
 
@@ -177,7 +182,7 @@ def _flat(found: list[Any]) -> list[str]:
 def _headers_both_ways(text: str) -> tuple[list[str], list[str]]:
     message = EmailMessage(text=text, languages=list(LANGUAGES))
     whole = message.HEADER_REGEX.findall(message.text)
-    cut = header_search(message).for_text(message.text).findall(message.text)
+    cut = header_search(message).for_text(words_in(message.text)).findall(message.text)
     return _flat(whole), _flat(cut)
 
 
@@ -185,7 +190,7 @@ def _signatures_both_ways(text: str) -> tuple[str | None, str | None]:
     # The library searches each reply's part of the text; any part is found alike.
     message = EmailMessage(text=text, languages=list(LANGUAGES))
     whole = message.SIGNATURE_REGEX.search(message.text)
-    cut = signature_search(message).for_text(message.text).search(message.text)
+    cut = signature_search(message).for_text(words_in(message.text)).search(message.text)
     return (whole and whole.group()), (cut and cut.group())
 
 
@@ -239,9 +244,9 @@ def test_the_library_finds_no_signature_where_the_hint_finds_nothing(text: str) 
 def test_the_library_finds_no_disclaimer_where_the_hint_finds_nothing(text: str) -> None:
     message = EmailMessage(text=text, languages=list(LANGUAGES))
 
-    assert searches_needed(message.text).disclaimers or not message.DISCLAIMERS_REGEX.findall(
-        message.text
-    )
+    needed = searches_needed(message.text, words_in(message.text))
+
+    assert needed.disclaimers or not message.DISCLAIMERS_REGEX.findall(message.text)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -283,7 +288,7 @@ def test_each_disclaimer_line_is_seen_by_the_hint() -> None:
         text = f"Thanks.\n\n{line}\n"
         message = EmailMessage(text=text, languages=list(LANGUAGES))
         if message.DISCLAIMERS_REGEX.findall(message.text):
-            assert searches_needed(message.text).disclaimers, line
+            assert searches_needed(message.text, words_in(message.text)).disclaimers, line
 
 
 def test_lower_casing_misses_no_spelling_of_the_hint_words_but_the_odd_ones() -> None:
@@ -310,5 +315,6 @@ def test_prose_without_header_or_signature_lines_skips_the_searches() -> None:
 
     assert HEADER_HINT.search(_normalized(prose)) is None
     assert SIGNATURE_HINT.search(_normalized(prose)) is None
-    assert searches_needed(_normalized(prose)) == Searches(False, False, False)
+    normalized = _normalized(prose)
+    assert searches_needed(normalized, words_in(normalized)) == Searches(False, False, False)
     assert split_reply(prose).reply == prose.strip()
