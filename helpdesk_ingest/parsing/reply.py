@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from mailparser_reply import EmailMessage
 
 from helpdesk_ingest.parsing.reply_patterns import (
+    CutDownSearch,
+    Found,
+    WordFinder,
     header_search,
     phrases,
     signature_search,
-    words_in,
 )
 
 # English is always included by the library; these are the languages of the mail seen so far.
@@ -48,8 +50,9 @@ _SIGNATURES = signature_search(_LIBRARY)
 
 # Likewise, each of the library's signature patterns starts at a line that begins, after quote
 # marks or a space, with a hyphen or an underscore ("-- ", "-Alice", a rule of underscores) or
-# with one of its phrases ("Best regards", "Sent from my", "Grüße"). With the header search
-# skipped, this search is the largest cost left in the split; the same test pins its pattern.
+# with one of its phrases ("Best regards", "Sent from my", "Grüße"); the same test pins its
+# pattern. Before that line, a match takes in at most the white space that ends the line before
+# (its ``\s*^``, the blank lines above a rule), so no match starts before that white space.
 _SIGNATURE_LINE = (
     rf"[> ]*(?:[-_]|{phrases(_LIBRARY, 'sent_from')}|{phrases(_LIBRARY, 'signatures')})"
 )
@@ -60,10 +63,45 @@ _SIGNATURE_FIRST_LINE = re.compile(_SIGNATURE_LINE, re.IGNORECASE)
 _SIGNATURE_LATER_LINE = re.compile(rf"\n{_SIGNATURE_LINE}", re.IGNORECASE)
 
 
-def _may_hold_signature(text: str) -> bool:
-    """Whether ``SIGNATURE_HINT`` finds something in ``text``."""
-    return bool(_SIGNATURE_FIRST_LINE.match(text) or _SIGNATURE_LATER_LINE.search(text))
+def first_signature_line(text: str) -> int | None:
+    """Where the first line ``SIGNATURE_HINT`` finds in ``text`` starts; None without one."""
+    if _SIGNATURE_FIRST_LINE.match(text):
+        return 0
+    later = _SIGNATURE_LATER_LINE.search(text)
+    return None if later is None else later.start() + 1
 
+
+class SignatureSearchFromFirstLine:
+    """The library's signature search, started where a match can first start.
+
+    The whole search tries its pattern at every character of the text; this one finds the
+    first line a signature can start on with a fast scan and searches from the white space
+    before it. The pattern's anchors, line start and text start, still see the whole text (``re``
+    anchors them to the string, not to where the search starts), so the match is the one the
+    whole search finds.
+    """
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self._pattern = pattern
+
+    def search(self, text: str) -> re.Match[str] | None:
+        line = first_signature_line(text)
+        if line is None:
+            return None
+        return self._pattern.search(text, len(text[:line].rstrip()))
+
+
+class CutDownSignatureSearch:
+    """The cut-down signature search for a text, started at its first signature line."""
+
+    def __init__(self, search: CutDownSearch) -> None:
+        self._search = search
+
+    def for_text(self, found: Found | None) -> SignatureSearchFromFirstLine:
+        return SignatureSearchFromFirstLine(self._search.for_text(found))
+
+
+_SIGNATURES_FROM_FIRST_LINE = CutDownSignatureSearch(_SIGNATURES)
 
 # Each alternative of the library's disclaimer pattern starts with one of these words
 # ("CAUTION:", "Confidential Notice:", "Wichtiger Hinweis:", "Descargo de responsabilidad:" …)
@@ -71,31 +109,56 @@ def _may_hold_signature(text: str) -> bool:
 # text, so a text without both skips it. Lower-casing the text finds every spelling the pattern
 # matches but those of three characters, which match a letter here only case-insensitively
 # (the Turkish dotted capital and dotless small i, the long s); a text holding one is searched
-# as before (reply_patterns.words_in). The same test pins the pattern.
-DISCLAIMER_OPENINGS = (
-    "caution",
-    "disclaimer",
-    "warning",
-    "confidential",
-    "privileged",
-    "private",
-    "sensitive",
-    "important",
-    "hinweis",
-    "achtung",
-    "aviso",
-    "confidencial",
-    "advertencia",
-    "descargo",
-    "waarschuwing",
+# as before (reply_patterns.WordFinder). The same test pins the pattern.
+DISCLAIMER_OPENINGS = frozenset(
+    {
+        "caution",
+        "disclaimer",
+        "warning",
+        "confidential",
+        "privileged",
+        "private",
+        "sensitive",
+        "important",
+        "hinweis",
+        "achtung",
+        "aviso",
+        "confidencial",
+        "advertencia",
+        "descargo",
+        "waarschuwing",
+    }
 )
 DISCLAIMER_WORD = "mail"
+# Every word a search here turns on, found in a text in one pass.
+_WORDS = WordFinder(_HEADERS.words | _SIGNATURES.words | DISCLAIMER_OPENINGS | {DISCLAIMER_WORD})
+
+# The library, normalizing a text, replaces a rule of 32 or more hyphens or underscores after
+# text and blank lines (OUTLOOK_MAIL_SEPARATOR), blank lines included, with one line break. Its
+# ``re.sub`` for that is tried at every character; a text without such a rule (a run on one
+# line, which stripping the lines cannot make) is left as it is without it.
+_RULE = re.compile(r"[_-]{32}")
 
 
-def _may_hold_disclaimer(words: str | None) -> bool:
-    if words is None:
+class _Message(EmailMessage):  # type: ignore[misc]  # the library has no type hints
+    """The library's message, normalizing a text without rules without the search for them."""
+
+    text: str
+
+    def _normalize_text(self) -> None:
+        text = self.text
+        if _RULE.search(text):
+            super()._normalize_text()
+            return
+        # What the library's normalization does to every text, as it does it.
+        lines = text.replace("\r\n", "\n").split("\n")
+        self.text = "\n".join([line.strip() for line in lines])
+
+
+def _may_hold_disclaimer(found: Found | None) -> bool:
+    if found is None:
         return True
-    return DISCLAIMER_WORD in words and any(opening in words for opening in DISCLAIMER_OPENINGS)
+    return DISCLAIMER_WORD in found and not found.isdisjoint(DISCLAIMER_OPENINGS)
 
 
 def _may_hold_header(text: str) -> bool:
@@ -106,19 +169,16 @@ def _may_hold_header(text: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Searches:
-    """Which of the library's searches can find something in a text."""
+    """Which of the library's searches can find something in a text; the signature search
+    decides for itself (``SignatureSearchFromFirstLine``)."""
 
     headers: bool
-    signature: bool
     disclaimers: bool
 
 
-def searches_needed(text: str, words: str | None) -> Searches:
-    """``text`` as the library normalized it, and ``words_in`` it."""
-    headers = _may_hold_header(text)
-    # Without headers the whole text is the one reply searched for a signature.
-    signature = headers or _may_hold_signature(text)
-    return Searches(headers, signature, _may_hold_disclaimer(words))
+def searches_needed(text: str, found: Found | None) -> Searches:
+    """``text`` as the library normalized it, and the words ``WordFinder`` found in it."""
+    return Searches(_may_hold_header(text), _may_hold_disclaimer(found))
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,15 +204,15 @@ def split_reply(text: str) -> ReplyParts:
     if not text.strip() or len(text) > MAX_SPLIT_CHARS:
         return ReplyParts(reply=text.strip())
     try:
-        message = EmailMessage(text=text, languages=list(LANGUAGES))
-        words = words_in(message.text)
-        needed = searches_needed(message.text, words)
+        message = _Message(text=text, languages=list(LANGUAGES))
+        found = _WORDS.found_in(message.text)
+        needed = searches_needed(message.text, found)
         # The library compiles each pattern on first use and keeps it in a field; one that
         # cannot match gives the same split without the search (see the hints above). Where
         # they can find something, the searches run with only the alternatives the text can
-        # match (see reply_patterns).
-        message._header_regex = _HEADERS.for_text(words) if needed.headers else _NOTHING
-        message._signature_regex = _SIGNATURES.for_text(words) if needed.signature else _NOTHING
+        # match (see reply_patterns), the signature search from the first line it can match.
+        message._header_regex = _HEADERS.for_text(found) if needed.headers else _NOTHING
+        message._signature_regex = _SIGNATURES_FROM_FIRST_LINE.for_text(found)
         if not needed.disclaimers:
             message._disclaimers_regex = _NOTHING
         read = message.read()

@@ -9,7 +9,8 @@ Grüßen"). Searched as one, every alternative is tried at every character of th
 alternative needs a word of its own (listed here, lower-cased), and a text holds the words of a
 few of them at most. An alternative whose words are all absent cannot match anywhere in the
 text, so leaving it out changes no match, no captured group and no order: the search runs with
-the alternatives that can match, and costs a fraction of the whole.
+the alternatives that can match, and costs a fraction of the whole. Which words a text holds is
+found in one pass over it (``WordFinder``), not a scan per word.
 
 tests/parsing/test_parse_reply_hint.py pins the library's patterns these words were read from,
 and checks that the alternatives here join into them.
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 
+import ahocorasick
 from mailparser_reply import EmailMessage
 from mailparser_reply.constants import (
     DEFAULT_SIGNATURE_REGEX,
@@ -33,7 +36,7 @@ from mailparser_reply.constants import (
 # i, and the long s. A text holding one is searched with every alternative.
 ODD_CASES = ("\u0130", "\u0131", "\u017f")
 
-Alternative = tuple[str, tuple[str, ...]]
+Alternative = tuple[str, frozenset[str]]
 _GROUPS_FOR_TUPLES = 2
 
 # Per language: the words the attribution-line alternative needs, then those of the Outlook
@@ -92,12 +95,25 @@ _CLOSING_WORDS = (
 )
 
 
-def words_in(text: str) -> str | None:
-    """``text`` lower-cased, to look for the words of an alternative in; None when it holds one
-    of ``ODD_CASES``, which lower-casing would hide: then every alternative must be searched."""
-    if any(odd in text for odd in ODD_CASES):
-        return None
-    return text.lower()
+Found = frozenset[str]
+
+
+class WordFinder:
+    """Which of some words a text holds, lower-cased, in one pass over it (Aho-Corasick)."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self._automaton = ahocorasick.Automaton()
+        for word in set(words):
+            self._automaton.add_word(word, word)
+        self._automaton.make_automaton()
+
+    def found_in(self, text: str) -> Found | None:
+        """The words ``text`` holds, every occurrence counted, overlapping or not; None when it
+        holds one of ``ODD_CASES``, which lower-casing would hide: then every alternative must
+        be searched."""
+        if any(odd in text for odd in ODD_CASES):
+            return None
+        return frozenset(word for _, word in self._automaton.iter(text.lower()))
 
 
 def phrases(library: EmailMessage, key: str) -> str:
@@ -113,8 +129,8 @@ def header_alternatives(library: EmailMessage) -> list[Alternative]:
         for code in library.languages:
             pattern = library._get_language_regex(code, key)
             if pattern:
-                found.append((pattern, words[code]))
-    found.append((f"({GENERIC_MAIL_SEPARATOR})", _SEPARATOR_WORDS))
+                found.append((pattern, frozenset(words[code])))
+    found.append((f"({GENERIC_MAIL_SEPARATOR})", frozenset(_SEPARATOR_WORDS)))
     return found
 
 
@@ -124,14 +140,14 @@ def signature_alternatives(library: EmailMessage) -> list[Alternative]:
     sent_from = phrases(library, "sent_from")
     closings = phrases(library, "signatures")
     return [
-        (DEFAULT_SIGNATURE_REGEX, _RULE_WORDS),
-        (OUTLOOK_MAIL_SEPARATOR, _RULE_WORDS),
+        (DEFAULT_SIGNATURE_REGEX, frozenset(_RULE_WORDS)),
+        (OUTLOOK_MAIL_SEPARATOR, frozenset(_RULE_WORDS)),
         # "(1, 3)" as the library writes it: its f-string turns the intended {1,3} into a tuple.
         (
             rf"\s*^{quoted}(?:{sent_from}) ?(?:(?:[\w.<>:// ]+)|(?:\w+ )(1, 3))$",
-            _SENT_FROM_WORDS,
+            frozenset(_SENT_FROM_WORDS),
         ),
-        (rf"(?<!\A)^{quoted}(?:{closings})", _CLOSING_WORDS),
+        (rf"(?<!\A)^{quoted}(?:{closings})", frozenset(_CLOSING_WORDS)),
     ]
 
 
@@ -144,14 +160,19 @@ class CutDownSearch:
         self._suffix = suffix
         self.pattern = self._joined(range(len(alternatives)))
 
-    def for_text(self, words: str | None) -> re.Pattern[str]:
-        """``words``: ``words_in`` the text as the library normalized it."""
-        if words is None:
+    @property
+    def words(self) -> frozenset[str]:
+        """Every word an alternative needs, for the ``WordFinder`` that finds them in a text."""
+        return frozenset().union(*(needed for _, needed in self._alternatives))
+
+    def for_text(self, found: Found | None) -> re.Pattern[str]:
+        """``found``: which of ``words`` the text, as the library normalized it, holds."""
+        if found is None:
             return self._compiled(tuple(range(len(self._alternatives))))
         wanted = tuple(
             index
             for index, (_, needed) in enumerate(self._alternatives)
-            if any(word in words for word in needed)
+            if not needed.isdisjoint(found)
         )
         return self._compiled(wanted)
 

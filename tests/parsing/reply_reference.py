@@ -1,4 +1,5 @@
-"""The reply split as mail-parser-reply alone makes it: no hint skips a search, none is cut down.
+"""The reply split as mail-parser-reply alone makes it: no hint skips a search or a step of its
+normalization, no search is cut down or starts past the text's first character.
 
 What ``split_reply`` must give for every text; its hints and cut-down searches only save time.
 """
@@ -12,6 +13,7 @@ from mailparser_reply import EmailMessage
 
 from helpdesk_ingest.parsing import reply
 from helpdesk_ingest.parsing.reply import LANGUAGES, ReplyParts, Searches, split_reply
+from helpdesk_ingest.parsing.reply_patterns import Found
 
 
 class _Whole:
@@ -20,16 +22,17 @@ class _Whole:
     def __init__(self, pattern: re.Pattern[str]) -> None:
         self.pattern = pattern
 
-    def for_text(self, words: str | None) -> re.Pattern[str]:
+    def for_text(self, found: Found | None) -> re.Pattern[str]:
         return self.pattern
 
 
 def split_by_the_library_alone(text: str) -> ReplyParts:
     library = EmailMessage(text="", languages=list(LANGUAGES))
-    every_search = Searches(headers=True, signature=True, disclaimers=True)
+    every_search = Searches(headers=True, disclaimers=True)
     with (
+        mock.patch.object(reply, "_Message", EmailMessage),
         mock.patch.object(reply, "searches_needed", return_value=every_search),
         mock.patch.object(reply, "_HEADERS", _Whole(library.HEADER_REGEX)),
-        mock.patch.object(reply, "_SIGNATURES", _Whole(library.SIGNATURE_REGEX)),
+        mock.patch.object(reply, "_SIGNATURES_FROM_FIRST_LINE", _Whole(library.SIGNATURE_REGEX)),
     ):
         return split_reply(text)

@@ -1,12 +1,13 @@
 """The hints of reply splitting skip the library's searches only where those find nothing.
 
 ``split_reply`` skips mail-parser-reply's search for quoted-history headers when
-``HEADER_HINT`` finds no line that one of the library's patterns needs, then its search for a
-signature when ``SIGNATURE_HINT`` finds none either, and its search for disclaimers when the
-text lacks the words every disclaimer needs. These tests hold the hints to the library: on text
-built from attribution lines, Outlook header blocks, separators, quotes, signatures and
-disclaimers in every language split, the library's own searches find nothing wherever the hints
-find nothing, and the split is the same as without the hints.
+``HEADER_HINT`` finds no line that one of the library's patterns needs, starts its search for a
+signature at the first line ``SIGNATURE_HINT`` finds (and skips it without one), skips its
+search for disclaimers when the text lacks the words every disclaimer needs, and its search for
+rules of hyphens while normalizing a text without one. These tests hold the hints to the
+library: on text built from attribution lines, Outlook header blocks, separators, quotes,
+signatures and disclaimers in every language split, the library's own searches find nothing
+wherever the hints find nothing, and the split is the same as without the hints.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import itertools
 import re
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mailparser_reply import EmailMessage
@@ -28,14 +30,15 @@ from helpdesk_ingest.parsing.reply import (
     LANGUAGES,
     SIGNATURE_HINT,
     Searches,
+    first_signature_line,
     searches_needed,
     split_reply,
 )
 from helpdesk_ingest.parsing.reply_patterns import (
     ODD_CASES,
+    Found,
     header_search,
     signature_search,
-    words_in,
 )
 
 from .reply_reference import split_by_the_library_alone
@@ -106,6 +109,9 @@ LINES = (
     "--",
     "- Alice",
     "________________________________",
+    "  -_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_",
+    "see below________________________________",
+    " \t ",
     "Best regards,",
     "Thanks,",
     "Grüße",
@@ -141,6 +147,10 @@ FRAGMENTS = st.text(
 TEXTS = st.lists(st.one_of(st.sampled_from(LINES), FRAGMENTS), min_size=1, max_size=14).map(
     "\n".join
 )
+
+
+def _found(text: str) -> Found | None:
+    return reply._WORDS.found_in(text)
 
 
 def _normalized(text: str) -> str:
@@ -182,24 +192,32 @@ def _flat(found: list[Any]) -> list[str]:
 def _headers_both_ways(text: str) -> tuple[list[str], list[str]]:
     message = EmailMessage(text=text, languages=list(LANGUAGES))
     whole = message.HEADER_REGEX.findall(message.text)
-    cut = header_search(message).for_text(words_in(message.text)).findall(message.text)
+    cut = header_search(message).for_text(_found(message.text)).findall(message.text)
     return _flat(whole), _flat(cut)
 
 
-def _signatures_both_ways(text: str) -> tuple[str | None, str | None]:
+def _span(match: re.Match[str] | None) -> tuple[int, int, str] | None:
+    return None if match is None else (*match.span(), match.group())
+
+
+def _signatures_three_ways(text: str) -> tuple[object, object, object]:
+    """The library's signature search, the cut-down one, and that from the first line."""
     # The library searches each reply's part of the text; any part is found alike.
     message = EmailMessage(text=text, languages=list(LANGUAGES))
+    found = _found(message.text)
     whole = message.SIGNATURE_REGEX.search(message.text)
-    cut = signature_search(message).for_text(words_in(message.text)).search(message.text)
-    return (whole and whole.group()), (cut and cut.group())
+    cut = signature_search(message).for_text(found).search(message.text)
+    from_line = reply._SIGNATURES_FROM_FIRST_LINE.for_text(found).search(message.text)
+    return _span(whole), _span(cut), _span(from_line)
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(TEXTS)
 def test_the_cut_down_searches_find_what_the_whole_ones_find(text: str) -> None:
     assert _headers_both_ways(text)[1] == _headers_both_ways(text)[0]
-    whole, cut = _signatures_both_ways(text)
+    whole, cut, from_line = _signatures_three_ways(text)
     assert cut == whole
+    assert from_line == whole
 
 
 def test_each_header_and_signature_line_is_found_by_the_cut_down_searches() -> None:
@@ -207,7 +225,46 @@ def test_each_header_and_signature_line_is_found_by_the_cut_down_searches() -> N
         text = f"Thanks.\n\n{line}\n{line}\n> old text\n"
         whole, cut = _headers_both_ways(text)
         assert cut == whole, line
-        assert _signatures_both_ways(text)[1] == _signatures_both_ways(text)[0], line
+        whole_signature, *others = _signatures_three_ways(text)
+        assert others == [whole_signature, whole_signature], line
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "-- \nAlice",  # the first line: the search starts at the text's first character
+        # A closing phrase is no signature on the text's first line; the search goes on.
+        "Best regards,\nAlice\n-- \nBob",
+        "Thanks.\n\n \t\n-- \nAlice",  # the match takes in the blank lines above
+        "\n\n\n" + "_" * 40 + "\nAlice",  # a rule after blank lines
+        "- first\n- second\n\nBest regards,\nAlice",  # a list: the first hint line matches
+        "Note\n>\n> -- \n> Bob",  # a quoted signature
+        "ok\nBeste Grüße\nAlice",
+    ],
+)
+def test_the_signature_search_from_the_first_line_finds_what_the_whole_one_finds(
+    text: str,
+) -> None:
+    whole, cut, from_line = _signatures_three_ways(text)
+
+    assert whole is not None
+    assert from_line == cut == whole
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(TEXTS)
+def test_normalizing_without_the_rule_search_gives_the_library_text(text: str) -> None:
+    ours = reply._Message(text=text, languages=list(LANGUAGES))
+
+    assert ours.text == EmailMessage(text=text, languages=list(LANGUAGES)).text
+
+
+def test_a_rule_after_text_is_normalized_by_the_library() -> None:
+    text = "See below.\n\n" + "-_" * 20 + "\nFrom: Bob"
+    ours = reply._Message(text=text, languages=list(LANGUAGES)).text
+
+    assert ours == EmailMessage(text=text, languages=list(LANGUAGES)).text
+    assert ours != "\n".join(line.strip() for line in text.split("\n"))
 
 
 def test_the_library_uses_the_patterns_it_is_given() -> None:
@@ -244,7 +301,7 @@ def test_the_library_finds_no_signature_where_the_hint_finds_nothing(text: str) 
 def test_the_library_finds_no_disclaimer_where_the_hint_finds_nothing(text: str) -> None:
     message = EmailMessage(text=text, languages=list(LANGUAGES))
 
-    needed = searches_needed(message.text, words_in(message.text))
+    needed = searches_needed(message.text, _found(message.text))
 
     assert needed.disclaimers or not message.DISCLAIMERS_REGEX.findall(message.text)
 
@@ -252,7 +309,9 @@ def test_the_library_finds_no_disclaimer_where_the_hint_finds_nothing(text: str)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(TEXTS)
 def test_the_signature_hint_finds_the_same_when_searched_line_by_line(text: str) -> None:
-    assert reply._may_hold_signature(text) == bool(SIGNATURE_HINT.search(text))
+    first = SIGNATURE_HINT.search(text)
+
+    assert first_signature_line(text) == (None if first is None else first.start())
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -288,7 +347,7 @@ def test_each_disclaimer_line_is_seen_by_the_hint() -> None:
         text = f"Thanks.\n\n{line}\n"
         message = EmailMessage(text=text, languages=list(LANGUAGES))
         if message.DISCLAIMERS_REGEX.findall(message.text):
-            assert searches_needed(message.text, words_in(message.text)).disclaimers, line
+            assert searches_needed(message.text, _found(message.text)).disclaimers, line
 
 
 def test_lower_casing_misses_no_spelling_of_the_hint_words_but_the_odd_ones() -> None:
@@ -316,5 +375,6 @@ def test_prose_without_header_or_signature_lines_skips_the_searches() -> None:
     assert HEADER_HINT.search(_normalized(prose)) is None
     assert SIGNATURE_HINT.search(_normalized(prose)) is None
     normalized = _normalized(prose)
-    assert searches_needed(normalized, words_in(normalized)) == Searches(False, False, False)
+    assert searches_needed(normalized, _found(normalized)) == Searches(False, False)
+    assert first_signature_line(normalized) is None
     assert split_reply(prose).reply == prose.strip()
