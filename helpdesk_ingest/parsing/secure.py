@@ -20,8 +20,9 @@ ENCRYPTED_MARKS = frozenset({SMIME_ENCRYPTED, PGP_ENCRYPTED})
 
 _SMIME_SIGNATURES = ("application/pkcs7-signature", "application/x-pkcs7-signature")
 _SMIME_ENVELOPES = ("application/pkcs7-mime", "application/x-pkcs7-mime")
+_PGP_BEGIN = "-----BEGIN PGP MESSAGE-----"
 _PGP_ARMOR = re.compile(
-    r"^-----BEGIN PGP MESSAGE-----\r?$.*?^-----END PGP MESSAGE-----[ \t]*\r?$\n?",
+    rf"^{_PGP_BEGIN}\r?$.*?^-----END PGP MESSAGE-----[ \t]*\r?$\n?",
     re.MULTILINE | re.DOTALL,
 )
 _PGP_CLEARSIGNED = "-----BEGIN PGP SIGNED MESSAGE-----"
@@ -46,7 +47,9 @@ def part_marks(part: Message) -> list[str]:
 
 def extract_inline_pgp(text: str) -> tuple[str, list[str], list[str]]:
     """``text`` without its armored PGP messages, those messages, and the marks found."""
-    blocks = [match[0] for match in _PGP_ARMOR.finditer(text)]
+    # The pattern starts with a line start, which re tries at every character; the text rarely
+    # holds the line it needs.
+    blocks = [match[0] for match in _PGP_ARMOR.finditer(text)] if _PGP_BEGIN in text else []
     marks = [PGP_ENCRYPTED] if blocks else []
     if _PGP_CLEARSIGNED in text:
         marks.append(PGP_SIGNED)
