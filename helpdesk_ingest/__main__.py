@@ -14,8 +14,11 @@ import sys
 
 def main() -> int:
     from helpdesk_ingest.cli import main as run
+    from helpdesk_ingest.collector import freeze_before_exit
 
-    return run()
+    code = run()
+    freeze_before_exit()
+    return code
 
 
 if __name__ == "__main__":

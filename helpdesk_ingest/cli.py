@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,6 +21,9 @@ from helpdesk_ingest.prune import add_arguments as prune_arguments
 from helpdesk_ingest.quarantine import add_arguments as quarantine_arguments
 from helpdesk_ingest.store.migrations import SchemaNotReady
 
+if TYPE_CHECKING:
+    from helpdesk_ingest.runtime import Runtime
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_SETUP = 2
@@ -27,12 +31,23 @@ EXIT_SETUP = 2
 log = structlog.get_logger("helpdesk_ingest.cli")
 
 
+def _runtime_with_workers_started(settings: Settings) -> Runtime:
+    from helpdesk_ingest.workers import preparer_for
+
+    # The parse workers start before the daemon imports its database code, so that their
+    # start-up and its own overlap instead of the first messages waiting for the workers.
+    preparer = preparer_for(settings)
+    preparer.start()
+    from helpdesk_ingest.runtime import build_runtime
+
+    return build_runtime(settings, preparer=preparer)
+
+
 def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from helpdesk_ingest.http_health import serve_health
-    from helpdesk_ingest.runtime import build_runtime
     from helpdesk_ingest.scheduler import run_daemon
 
-    runtime = build_runtime(settings)
+    runtime = _runtime_with_workers_started(settings)
     try:
         mailboxes = runtime.enabled_mailboxes()
         if not mailboxes:
@@ -50,9 +65,7 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_poll(settings: Settings, args: argparse.Namespace) -> int:
-    from helpdesk_ingest.runtime import build_runtime
-
-    runtime = build_runtime(settings)
+    runtime = _runtime_with_workers_started(settings)
     try:
         mailboxes = runtime.enabled_mailboxes()
         if args.mailbox:

@@ -18,11 +18,10 @@ from helpdesk_ingest.locking import mailbox_lock
 from helpdesk_ingest.memory import return_large_buffers_to_the_system
 from helpdesk_ingest.metrics import PollMetrics
 from helpdesk_ingest.poller import PollOptions, PollResult, poll_mailbox
-from helpdesk_ingest.prepare import PrepareSettings
 from helpdesk_ingest.store.database import make_engine, make_sessionmaker
 from helpdesk_ingest.store.ingest import IngestPolicy
 from helpdesk_ingest.store.migrations import require_current_schema, upgrade_to_head
-from helpdesk_ingest.workers import Preparer, default_worker_count, make_preparer
+from helpdesk_ingest.workers import Preparer, preparer_for
 
 log = structlog.get_logger("helpdesk_ingest.runtime")
 
@@ -104,19 +103,25 @@ def safe_database_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def build_runtime(settings: Settings, *, migrate: bool = False) -> Runtime:
-    """Create the engine and check (or bring up) the schema before any mail is touched."""
+def build_runtime(
+    settings: Settings, *, migrate: bool = False, preparer: Preparer | None = None
+) -> Runtime:
+    """Create the engine and check (or bring up) the schema before any mail is touched.
+
+    ``preparer``: one made (and perhaps started) already by ``preparer_for``; it is closed
+    here when the runtime cannot be built.
+    """
     return_large_buffers_to_the_system()
-    engine = make_engine(settings.database_url_value)
-    if migrate or settings.migrate_on_start:
-        upgrade_to_head(engine)
-    require_current_schema(engine)
+    preparer = preparer or preparer_for(settings)
+    try:
+        engine = make_engine(settings.database_url_value)
+        if migrate or settings.migrate_on_start:
+            upgrade_to_head(engine)
+        require_current_schema(engine)
+    except BaseException:
+        preparer.close()
+        raise
     policy = BackoffPolicy(settings.backoff_base_s, settings.backoff_max_s)
-    workers = settings.parse_workers
-    preparer = make_preparer(
-        PrepareSettings(settings.parse_limits, settings.hygiene, settings.spool_over_bytes),
-        default_worker_count() if workers is None else workers,
-    )
     return Runtime(
         settings,
         engine,

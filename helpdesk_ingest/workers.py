@@ -19,13 +19,18 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
+from helpdesk_ingest.collector import freeze_loaded_objects
 from helpdesk_ingest.memory import return_large_buffers_to_the_system
 from helpdesk_ingest.prepare import PreparedMessage, PrepareSettings, prepare, prepare_failed
 from helpdesk_ingest.spool import Content, size_of
+
+if TYPE_CHECKING:
+    # Only named: the workers import this module and never load the settings code.
+    from helpdesk_ingest.config import Settings
 
 log = structlog.get_logger("helpdesk_ingest.workers")
 
@@ -45,6 +50,8 @@ def _worker_started(daemon_pid: int) -> None:
     threading.Thread(
         target=_exit_when_orphaned, args=(daemon_pid,), name="orphan-watch", daemon=True
     ).start()
+    # Importing this module has loaded the parser, which the worker keeps until it exits.
+    freeze_loaded_objects()
 
 
 def _exit_when_orphaned(daemon_pid: int) -> None:
@@ -250,3 +257,12 @@ def make_preparer(settings: PrepareSettings, workers: int) -> Preparer:
     if workers == 0:
         return InlinePreparer(settings)
     return WorkerPool(settings, workers)
+
+
+def preparer_for(settings: Settings) -> Preparer:
+    """The preparer ``settings`` ask for (``parse_workers``), not started yet."""
+    workers = settings.parse_workers
+    return make_preparer(
+        PrepareSettings(settings.parse_limits, settings.hygiene, settings.spool_over_bytes),
+        default_worker_count() if workers is None else workers,
+    )

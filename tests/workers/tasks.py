@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 from helpdesk_ingest.prepare import PreparedMessage, PrepareSettings, prepare
@@ -20,3 +21,9 @@ def worker_pid(raw: bytes, settings: PrepareSettings) -> PreparedMessage:
     """The real task, with the worker's pid as the message's subject."""
     prepared = prepare(raw, settings)
     return PreparedMessage(str(os.getpid()), prepared.parsed, prepared.classification)
+
+
+def frozen_objects(raw: bytes, settings: PrepareSettings) -> PreparedMessage:
+    """The real task, with the number of objects the worker froze at start as the subject."""
+    prepared = prepare(raw, settings)
+    return PreparedMessage(str(gc.get_freeze_count()), prepared.parsed, prepared.classification)

@@ -28,7 +28,7 @@ from helpdesk_ingest.workers import (
     batches,
     make_preparer,
 )
-from tests.workers.tasks import CRASH, prepare_or_die
+from tests.workers.tasks import CRASH, frozen_objects, prepare_or_die
 
 SETTINGS = PrepareSettings(ParseLimits(), HygieneSettings())
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,3 +181,14 @@ def test_start_spawns_the_workers_before_the_first_group(pool: WorkerPool) -> No
     pool.start()
     assert {child.pid for child in multiprocessing.active_children()} - before == spawned
     assert subjects(list(pool.submit([message(8)]).results())) == ["case 8"]
+
+
+def test_a_worker_freezes_what_it_loaded_at_start() -> None:
+    # Frozen, the parser's modules are walked neither by the worker's collections nor at its
+    # exit (helpdesk_ingest.collector).
+    frozen_pool = WorkerPool(SETTINGS, 1, task=frozen_objects)
+    try:
+        (prepared,) = frozen_pool.submit([message(1)]).results()
+    finally:
+        frozen_pool.close()
+    assert int(prepared.sha256) > 10_000
