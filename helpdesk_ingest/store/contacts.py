@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime
 
 from sqlalchemy import select
@@ -19,11 +18,10 @@ def normalise_email(email: str) -> str:
     local, at, domain = email.strip().rpartition("@")
     if not at:
         return email.strip().lower()
-    if not domain.isascii():
-        # The idna codec is slow, and leaves an ASCII domain as it is (or refuses it, then
-        # kept as written): only a domain with other letters needs it.
-        with contextlib.suppress(UnicodeError):
-            domain = domain.encode("idna").decode("ascii")
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        domain = domain.lower()
     # Local parts are case-sensitive by the letter of RFC 5321 but not in practice; one person
     # writing as John@ and john@ must not become two contacts.
     return f"{local.lower()}@{domain.lower()}"
