@@ -34,8 +34,8 @@ log = structlog.get_logger("helpdesk_ingest.cli")
 def _runtime_with_workers_started(settings: Settings) -> Runtime:
     from helpdesk_ingest.workers import preparer_for
 
-    # The parse workers start before the daemon imports its database code, so that their
-    # start-up and its own overlap instead of the first messages waiting for the workers.
+    # The parse workers start before the daemon imports the ORM, the store and the poller, so
+    # that their start-up and its own overlap instead of the first group waiting for them.
     preparer = preparer_for(settings)
     preparer.start()
     from helpdesk_ingest.runtime import build_runtime
