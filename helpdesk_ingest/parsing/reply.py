@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from mailparser_reply import EmailMessage
 
 from helpdesk_ingest.parsing.reply_patterns import (
+    NOTHING,
     CutDownSearch,
     Found,
     WordFinder,
@@ -41,8 +42,6 @@ MAX_SPLIT_CHARS = 100_000
 # every character.
 # tests/parsing/test_parse_reply_hint.py pins the library's pattern this was read from.
 HEADER_HINT = re.compile(r"^(?:(?:> ?)*[* ]*\w* ?:|-----|.*:$)", re.MULTILINE)
-# Anchored, so that a search gives up at the first character instead of failing at every one.
-_NOTHING = re.compile(r"\A(?!)")
 _LIBRARY = EmailMessage(text="", languages=list(LANGUAGES))
 _HEADERS = header_search(_LIBRARY)
 _SIGNATURES = signature_search(_LIBRARY)
@@ -212,10 +211,10 @@ def split_reply(text: str) -> ReplyParts:
         # cannot match gives the same split without the search (see the hints above). Where
         # they can find something, the searches run with only the alternatives the text can
         # match (see reply_patterns), the signature search from the first line it can match.
-        message._header_regex = _HEADERS.for_text(found) if needed.headers else _NOTHING
+        message._header_regex = _HEADERS.for_text(found) if needed.headers else NOTHING
         message._signature_regex = _SIGNATURES_FROM_FIRST_LINE.for_text(found)
         if not needed.disclaimers:
-            message._disclaimers_regex = _NOTHING
+            message._disclaimers_regex = NOTHING
         read = message.read()
         latest = read.replies[0]
         reply, signature = latest.body, latest.signatures

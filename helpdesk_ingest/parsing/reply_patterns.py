@@ -37,6 +37,9 @@ from mailparser_reply.constants import (
 ODD_CASES = ("\u0130", "\u0131", "\u017f")
 
 Alternative = tuple[str, frozenset[str]]
+# A search that finds nothing, anchored so that it gives up at the first character instead of
+# failing at every one.
+NOTHING = re.compile(r"\A(?!)")
 _GROUPS_FOR_TUPLES = 2
 
 # Per language: the words the attribution-line alternative needs, then those of the Outlook
@@ -183,7 +186,7 @@ class CutDownSearch:
     @functools.lru_cache(maxsize=256)  # noqa: B019 - a few instances, kept for the process
     def _compiled(self, wanted: tuple[int, ...]) -> re.Pattern[str]:
         if not wanted:
-            return re.compile(r"\A(?!)")
+            return NOTHING
         # The flags the library compiles its own patterns with.
         flags = re.MULTILINE | re.IGNORECASE
         compiled = re.compile(self._joined(wanted), flags)
