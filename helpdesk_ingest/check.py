@@ -19,7 +19,7 @@ from helpdesk_ingest.pop3.tls import format_pin, spki_sha256
 from helpdesk_ingest.runtime import safe_database_url
 from helpdesk_ingest.spool import Spool, SpoolError
 from helpdesk_ingest.store.database import make_engine
-from helpdesk_ingest.store.migrations import schema_status
+from helpdesk_ingest.store.schema import schema_status
 
 # A certificate closer to its end than this is reported, so it is renewed before mail stops.
 EXPIRY_WARNING_DAYS = 14

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,7 +13,9 @@ from pydantic import SecretStr
 from helpdesk_ingest.config import Settings
 from helpdesk_ingest.runtime import build_runtime
 from helpdesk_ingest.spool import Content
-from helpdesk_ingest.store.migrations import SchemaNotReady
+from helpdesk_ingest.store.database import make_engine
+from helpdesk_ingest.store.migrations import upgrade_to_head
+from helpdesk_ingest.store.schema import SchemaNotReady
 from helpdesk_ingest.workers import Preparation
 
 
@@ -52,3 +56,32 @@ def test_a_preparer_given_is_the_runtimes(tmp_path: Path) -> None:
     finally:
         runtime.close()
     assert preparer.closed
+
+
+# Builds the runtime the way `run` and `poll` do, then names the migration modules it loaded.
+_LOADED_MIGRATION_CODE = """
+import sys
+from pydantic import SecretStr
+from helpdesk_ingest.config import Settings
+from helpdesk_ingest.runtime import build_runtime
+
+url = SecretStr(sys.argv[1])
+build_runtime(Settings(database_url=url, migrate_on_start=True, parse_workers=1)).close()
+print(sorted(name for name in sys.modules if name.split(".")[0] == "alembic"))
+"""
+
+
+def test_a_start_on_a_migrated_database_loads_no_migration_code(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'helpdesk.db'}"
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    engine.dispose()
+
+    completed = subprocess.run(
+        [sys.executable, "-c", _LOADED_MIGRATION_CODE, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert completed.stdout.strip() == "[]"

@@ -1,32 +1,19 @@
-"""Alembic is the only way the schema changes; these helpers run it on the caller's engine."""
+"""Alembic is the only way the schema changes; these helpers run it on the caller's engine.
+
+Reading the revision the database is at needs none of this: see store.schema."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, func, select
 
 from alembic import command
+from helpdesk_ingest.store.schema import SchemaNotReady
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
-
-
-class SchemaNotReady(Exception):
-    """The database is not at the schema this code expects."""
-
-
-@dataclass(frozen=True)
-class SchemaStatus:
-    current: str | None
-    head: str
-
-    @property
-    def is_current(self) -> bool:
-        return self.current == self.head
 
 
 def script_location() -> Path:
@@ -89,20 +76,3 @@ def _require_valid_references(connection: Connection) -> None:
             f"migrating would leave {len(broken)} rows referring to missing rows "
             f"(tables {', '.join(tables)}); restore the backup taken before upgrading"
         )
-
-
-def schema_status(engine: Engine) -> SchemaStatus:
-    with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
-    return SchemaStatus(current=current, head=head_revision())
-
-
-def require_current_schema(engine: Engine) -> None:
-    status = schema_status(engine)
-    if status.is_current:
-        return
-    state = "is not migrated" if status.current is None else f"is at revision {status.current}"
-    raise SchemaNotReady(
-        f"the database {state}; this version needs revision {status.head}: "
-        "run `helpdesk-ingest migrate` (or set migrate_on_start = true)"
-    )

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from helpdesk_ingest.message import Address, ParsedMessage
 from helpdesk_ingest.store.database import make_engine
 from helpdesk_ingest.store.ingest import IngestOutcome, ingest_message
-from helpdesk_ingest.store.migrations import schema_status, upgrade_to_head
+from helpdesk_ingest.store.migrations import upgrade_to_head
 from helpdesk_ingest.store.models import Article, Contact
+from helpdesk_ingest.store.schema import schema_status
 from helpdesk_ingest.store.threading import DEFAULT_TICKET_TAG
 
 pytestmark = pytest.mark.postgres

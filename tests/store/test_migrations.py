@@ -16,21 +16,39 @@ from sqlalchemy import Engine, inspect, select, text
 from alembic import command
 from helpdesk_ingest.store.database import make_engine, make_sessionmaker
 from helpdesk_ingest.store.ingest import ingest_message, quarantine_message
-from helpdesk_ingest.store.migrations import (
+from helpdesk_ingest.store.migrations import head_revision, script_location, upgrade_to_head
+from helpdesk_ingest.store.models import Article, Base, QuarantinedMessage, RawMessage
+from helpdesk_ingest.store.schema import (
+    SCHEMA_HEAD,
     SchemaNotReady,
-    head_revision,
     require_current_schema,
     schema_status,
-    script_location,
-    upgrade_to_head,
 )
-from helpdesk_ingest.store.models import Article, Base, QuarantinedMessage, RawMessage
 from tests.store.conftest import SENT_AT, MakeMessage
 
 
 def test_script_location_is_the_checkout_folder() -> None:
     assert (script_location() / "env.py").is_file()
     assert head_revision()
+
+
+def test_the_schema_head_is_the_newest_migration() -> None:
+    assert head_revision() == SCHEMA_HEAD
+
+
+def test_a_database_behind_names_its_revision(engine: Engine) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(script_location()))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0005")
+        assert MigrationContext.configure(connection).get_current_revision() == "0005"
+
+    status = schema_status(engine)
+
+    assert (status.current, status.is_current) == ("0005", False)
+    with pytest.raises(SchemaNotReady, match="is at revision 0005; this version needs revision"):
+        require_current_schema(engine)
 
 
 def test_fresh_database_is_not_ready(engine: Engine) -> None:
