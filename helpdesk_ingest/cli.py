@@ -15,11 +15,10 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from helpdesk_ingest import __version__
+from helpdesk_ingest.cli_arguments import add_prune_arguments, add_quarantine_arguments
 from helpdesk_ingest.config import CONFIG_ENV_VAR, ConfigError, Settings, load_settings
 from helpdesk_ingest.logs import configure_logging, redactor
-from helpdesk_ingest.prune import add_arguments as prune_arguments
-from helpdesk_ingest.quarantine import add_arguments as quarantine_arguments
-from helpdesk_ingest.store.migrations import SchemaNotReady
+from helpdesk_ingest.store.schema import SchemaNotReady
 
 if TYPE_CHECKING:
     from helpdesk_ingest.runtime import Runtime
@@ -184,9 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     quarantine = add(
         "quarantine", _cmd_quarantine, "list, show, export and retry quarantined messages"
     )
-    quarantine_arguments(quarantine)
+    add_quarantine_arguments(quarantine)
     prune = add("prune", _cmd_prune, "drop the raw bytes of ingested messages older than N days")
-    prune_arguments(prune)
+    add_prune_arguments(prune)
     demo = add("demo", _cmd_demo, "ingest bundled samples from a local test server into SQLite")
     demo.add_argument(
         "--directory",

@@ -35,11 +35,11 @@ from sqlalchemy.exc import ArgumentError
 
 from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.oauth.settings import OAuthSettings
-from helpdesk_ingest.parsing.limits import ParseLimits
+from helpdesk_ingest.parse_limits import ParseLimits
 from helpdesk_ingest.pop3.tls import parse_pin
 from helpdesk_ingest.routing.rules import RoutingRule
 from helpdesk_ingest.secret_files import read_secret_file
-from helpdesk_ingest.store.threading import FollowUpSettings
+from helpdesk_ingest.store.threading_settings import FollowUpSettings
 
 ENV_PREFIX = "HELPDESK_INGEST_"
 CONFIG_ENV_VAR = f"{ENV_PREFIX}CONFIG"

@@ -12,7 +12,8 @@ import dataclasses
 import hashlib
 from dataclasses import dataclass
 
-from helpdesk_ingest.hygiene import Classification, HygieneSettings, classify
+from helpdesk_ingest.hygiene.classify import Classification, classify
+from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.message import Attachment, ParsedMessage, ParseFailure
 from helpdesk_ingest.parsing import ParseLimits, parse_message
 from helpdesk_ingest.parsing.oversize import header_section

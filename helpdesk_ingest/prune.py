@@ -16,24 +16,6 @@ if TYPE_CHECKING:
 log = structlog.get_logger("helpdesk_ingest.prune")
 
 
-def _positive_days(text: str) -> int:
-    days = int(text)
-    if days < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return days
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--older-than-days",
-        type=_positive_days,
-        required=True,
-        metavar="N",
-        help="prune raw messages received more than N days ago",
-    )
-    parser.add_argument("--dry-run", action="store_true", help="only report what would be pruned")
-
-
 def run_prune(
     runtime: Runtime, *, older_than_days: int, dry_run: bool, now: datetime | None = None
 ) -> PruneSummary:

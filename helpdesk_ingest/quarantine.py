@@ -157,21 +157,6 @@ def export_raw(sessions: sessionmaker[Session], quarantine_id: int, target: Path
     return True
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    listing = actions.add_parser("list", help="list quarantined messages")
-    listing.add_argument("--pending", action="store_true", help="only those not released")
-    show = actions.add_parser("show", help="the reason, detail and headers of one message")
-    show.add_argument("id", type=int)
-    export = actions.add_parser("export", help="write the raw message, byte for byte, to FILE")
-    export.add_argument("id", type=int)
-    export.add_argument("file", type=Path, metavar="FILE")
-    retry = actions.add_parser("retry", help="re-ingest messages once the cause is fixed")
-    which = retry.add_mutually_exclusive_group(required=True)
-    which.add_argument("ids", nargs="*", type=int, default=[], metavar="ID")
-    which.add_argument("--all", action="store_true", help="every message not yet released")
-
-
 def run_command(runtime: Runtime, args: argparse.Namespace) -> int:
     """Carry out one `quarantine` action and print its result; returns the exit code."""
     sessions = runtime.sessions

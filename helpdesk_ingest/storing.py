@@ -14,7 +14,7 @@ import structlog
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from helpdesk_ingest.hygiene import classify
+from helpdesk_ingest.hygiene.classify import classify
 from helpdesk_ingest.message import ParseFailure
 from helpdesk_ingest.poll_options import PollOptions
 from helpdesk_ingest.prepare import PreparedMessage

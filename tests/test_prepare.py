@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from helpdesk_ingest import prepare as prepare_module
-from helpdesk_ingest.hygiene import HygieneSettings
+from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.parsing import ParseLimits
 from helpdesk_ingest.prepare import PrepareSettings, prepare, sha256_hex

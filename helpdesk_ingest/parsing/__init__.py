@@ -9,6 +9,7 @@ from email.parser import BytesParser
 from functools import cache, partial
 
 from helpdesk_ingest.message import Address, ParsedMessage, ParseFailure
+from helpdesk_ingest.parse_limits import ParseLimits
 from helpdesk_ingest.parsing.body import BodyPiece, body_html, body_text
 from helpdesk_ingest.parsing.defects import defect_names
 from helpdesk_ingest.parsing.feed import parse_in_pieces
@@ -19,7 +20,6 @@ from helpdesk_ingest.parsing.headers import (
     message_ids,
     parse_date,
 )
-from helpdesk_ingest.parsing.limits import ParseLimits
 from helpdesk_ingest.parsing.oversize import (
     Oversize,
     header_section,

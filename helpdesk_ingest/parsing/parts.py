@@ -16,10 +16,10 @@ from email.policy import compat32
 from urllib.parse import unquote
 
 from helpdesk_ingest.message import Attachment
+from helpdesk_ingest.parse_limits import ParseLimits
 from helpdesk_ingest.parsing.body import BodyPiece, alternative
 from helpdesk_ingest.parsing.defects import defect_names
 from helpdesk_ingest.parsing.filenames import safe_filename
-from helpdesk_ingest.parsing.limits import ParseLimits
 from helpdesk_ingest.parsing.partheaders import content_id, filename
 from helpdesk_ingest.parsing.secure import (
     ENCRYPTED_MARKS,

@@ -15,8 +15,8 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from helpdesk_ingest.hygiene import Classification, HygieneSettings
-from helpdesk_ingest.hygiene.classify import CUSTOMER
+from helpdesk_ingest.hygiene.classify import CUSTOMER, Classification
+from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.routing.rules import NO_ROUTE, RouteDecision
 from helpdesk_ingest.spool import Content, size_of
@@ -39,7 +39,8 @@ from helpdesk_ingest.store.ratelimit import (
     reply_loop_on_ticket,
     sender_over_limit,
 )
-from helpdesk_ingest.store.threading import FollowUpSettings, ThreadMatch, find_thread
+from helpdesk_ingest.store.threading import ThreadMatch, find_thread
+from helpdesk_ingest.store.threading_settings import FollowUpSettings
 from helpdesk_ingest.store.values import db_text, stored_message_id
 
 __all__ = [

@@ -15,50 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.store.models import Article, Contact, Ticket
+from helpdesk_ingest.store.threading_settings import FollowUpSettings
 from helpdesk_ingest.store.values import stored_message_id
 
 DEFAULT_TICKET_TAG = r"\[#(?P<number>\d+)\]"
 # Reply and forward prefixes in the languages support mail most often arrives in.
 _SUBJECT_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|antw|vs|tr)\s*(\[\d+\])?\s*:\s*)+", re.I)
 _RECENT_ARTICLES = 50
-
-
-class FollowUpSettings(BaseModel):
-    """The follow-up rules that are settings; docs/threading-and-hygiene.md explains each."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    trust_tag_from_participants_only: bool = Field(
-        default=True,
-        description=(
-            "A subject ticket tag counts only from the requester or a previous participant; "
-            "anyone else opens a new ticket linked to the named one."
-        ),
-    )
-    same_subject_window_h: float | None = Field(
-        default=None,
-        gt=0,
-        description=(
-            "Thread by same sender and normalised subject within this many hours; null: off."
-        ),
-    )
-    reopen_within_days: float = Field(
-        default=30.0,
-        ge=0,
-        description=(
-            "A follow-up on a closed ticket reopens it within this many days of its last "
-            "update; later, it opens a new ticket linked to the closed one."
-        ),
-    )
-    closed_statuses: list[str] = Field(
-        default_factory=lambda: ["closed"], description="Ticket statuses that count as closed."
-    )
 
 
 Rule = Literal["message-id", "ticket-tag", "same-subject"]

@@ -15,7 +15,8 @@ from unittest import mock
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from helpdesk_ingest.hygiene import HygieneSettings, classify
+from helpdesk_ingest.hygiene.classify import classify
+from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.parsing import parse_message
 from helpdesk_ingest.parsing.feed import parse_in_pieces

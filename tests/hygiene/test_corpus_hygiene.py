@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk_ingest.hygiene import HygieneSettings, classify
+from helpdesk_ingest.hygiene.classify import classify
+from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.message import ParseFailure
 from helpdesk_ingest.parsing import parse_message
 from tests.corpus.conformance import corpus_dir

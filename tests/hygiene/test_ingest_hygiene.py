@@ -12,13 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from structlog.testing import capture_logs
 
-from helpdesk_ingest.hygiene import HygieneSettings, RateLimits, SlidingWindow, classify
+from helpdesk_ingest.hygiene.classify import classify
+from helpdesk_ingest.hygiene.settings import HygieneSettings, RateLimits, SlidingWindow
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.parsing import parse_message
 from helpdesk_ingest.routing import RouteDecision
 from helpdesk_ingest.store.ingest import IngestOutcome, IngestPolicy, ingest_message
 from helpdesk_ingest.store.models import Article, Contact, QuarantinedMessage, Ticket
-from helpdesk_ingest.store.threading import DEFAULT_TICKET_TAG, FollowUpSettings, normalise_subject
+from helpdesk_ingest.store.threading import DEFAULT_TICKET_TAG, normalise_subject
+from helpdesk_ingest.store.threading_settings import FollowUpSettings
 from tests.hygiene.mails import dsn, mail, out_of_office
 from tests.support.databases import migrated_sessions
 

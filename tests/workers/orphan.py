@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import time
 
-from helpdesk_ingest.hygiene import HygieneSettings
+from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.parsing import ParseLimits
 from helpdesk_ingest.prepare import PrepareSettings
 from helpdesk_ingest.workers import WorkerPool

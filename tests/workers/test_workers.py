@@ -17,7 +17,7 @@ import structlog
 from structlog.testing import capture_logs
 
 from helpdesk_ingest import workers
-from helpdesk_ingest.hygiene import HygieneSettings
+from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.message import ParsedMessage, ParseFailure
 from helpdesk_ingest.parsing import ParseLimits
 from helpdesk_ingest.prepare import PrepareSettings, prepare, sha256_hex

@@ -1,0 +1,38 @@
+"""What reading the command line and the settings loads: none of the parser, the ORM or alembic.
+
+The parse workers start once the settings are read, and the daemon's own start overlaps theirs;
+every module the settings pull in delays both (docs/operations.md, "Processes")."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+# Packages the daemon loads later, or only its workers do.
+_HEAVY = (
+    "alembic",
+    "sqlalchemy.orm",
+    "psycopg",
+    "helpdesk_ingest.parsing",
+    "helpdesk_ingest.hygiene.classify",
+    "helpdesk_ingest.store.models",
+    "helpdesk_ingest.prepare",
+    "nh3",
+    "flufl",
+)
+
+_LOADED = """
+import sys
+import helpdesk_ingest.cli
+heavy = tuple(sys.argv[1:])
+inside = tuple(name + "." for name in heavy)
+print(sorted(name for name in sys.modules if name in heavy or name.startswith(inside)))
+"""
+
+
+def test_the_command_line_and_the_settings_load_nothing_heavy() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-c", _LOADED, *_HEAVY], capture_output=True, text=True, check=True
+    )
+
+    assert completed.stdout.strip() == "[]"
