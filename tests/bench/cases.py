@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select
 
 from helpdesk_ingest.store.database import make_engine, make_sessionmaker
 from helpdesk_ingest.store.models import QuarantinedMessage, RawMessage
-from tests.bench.floor import PASSWORD_VARIABLE
+from tests.bench.floor import PASSWORD_VARIABLE, Work
 from tests.bench.measure import ProcessRun, run_measured
 from tests.support.databases import throwaway_database
 from tests.support.dovecot import DovecotServer, MailboxAccount
@@ -22,6 +22,7 @@ from tests.support.dovecot import DovecotServer, MailboxAccount
 MAILBOX_NAME = "support"
 NETWORK_FLOOR = "network floor"
 PARSE_FLOOR = "parse floor"
+READ_FLOOR = "read floor"
 DAEMON_SQLITE = "daemon sqlite"
 DAEMON_POSTGRESQL = "daemon postgresql"
 
@@ -69,14 +70,14 @@ def fill_mailbox(dovecot: DovecotServer, raws: list[bytes]) -> MailboxAccount:
 
 
 def measure_floor(
-    dovecot: DovecotServer, account: MailboxAccount, work_dir: Path, *, parse: bool
+    dovecot: DovecotServer, account: MailboxAccount, work_dir: Path, *, work: Work
 ) -> Sample:
     arguments = [
         dovecot.host,
         str(dovecot.pop3s_port),
         account.username,
         str(dovecot.ca_file),
-        *(["--parse"] if parse else []),
+        *([] if work == "none" else [f"--{work}"]),
     ]
     run = run_measured(
         "tests.bench.floor",

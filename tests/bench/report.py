@@ -6,7 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.bench.cases import DAEMON_POSTGRESQL, DAEMON_SQLITE, NETWORK_FLOOR, PARSE_FLOOR
+from tests.bench.cases import (
+    DAEMON_POSTGRESQL,
+    DAEMON_SQLITE,
+    NETWORK_FLOOR,
+    PARSE_FLOOR,
+    READ_FLOOR,
+)
 from tests.bench.run import BenchOptions, CaseResult
 
 COLUMNS = (
@@ -20,6 +26,7 @@ COLUMNS = (
     "stored",
     "left",
     "x parse floor",
+    "x read floor",
     "x network floor",
 )
 
@@ -39,6 +46,7 @@ def _cell(value: object) -> str:
 def rows(results: list[CaseResult]) -> list[dict[str, Any]]:
     by_case = {result.case: result for result in results}
     parse_floor = by_case.get(PARSE_FLOOR)
+    read_floor = by_case.get(READ_FLOOR)
     network_floor = by_case.get(NETWORK_FLOOR)
     return [
         {
@@ -52,6 +60,7 @@ def rows(results: list[CaseResult]) -> list[dict[str, Any]]:
             "stored": result.stored,
             "left": result.left_on_server,
             "x parse floor": _ratio(result, parse_floor),
+            "x read floor": _ratio(result, read_floor),
             "x network floor": _ratio(result, network_floor),
         }
         for result in results

@@ -14,6 +14,7 @@ from tests.bench.cases import (
     DAEMON_SQLITE,
     NETWORK_FLOOR,
     PARSE_FLOOR,
+    READ_FLOOR,
     DaemonOptions,
     Sample,
     fill_mailbox,
@@ -92,9 +93,10 @@ def run_benchmark(
         work_dir = Path(directory)
         for _ in range(options.repeat):
             # Interleaved, so a noisy neighbour slows every case alike rather than one.
-            for parse, case in ((False, NETWORK_FLOOR), (True, PARSE_FLOOR)):
+            floors = (("none", NETWORK_FLOOR), ("parse", PARSE_FLOOR), ("read", READ_FLOOR))
+            for work, case in floors:
                 account = fill_mailbox(dovecot, raws)
-                sample = measure_floor(dovecot, account, work_dir, parse=parse)
+                sample = measure_floor(dovecot, account, work_dir, work=work)
                 samples.setdefault(case, []).append(sample)
             if options.sqlite:
                 account = fill_mailbox(dovecot, raws)

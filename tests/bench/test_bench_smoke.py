@@ -7,13 +7,19 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from tests.bench.cases import DAEMON_POSTGRESQL, DAEMON_SQLITE, NETWORK_FLOOR, PARSE_FLOOR
+from tests.bench.cases import (
+    DAEMON_POSTGRESQL,
+    DAEMON_SQLITE,
+    NETWORK_FLOOR,
+    PARSE_FLOOR,
+    READ_FLOOR,
+)
 from tests.bench.report import render, write_json
 from tests.bench.run import BenchOptions, run_benchmark
 from tests.support.dovecot import DovecotServer
 
 MESSAGES = 20
-CASES = (NETWORK_FLOOR, PARSE_FLOOR, DAEMON_SQLITE, DAEMON_POSTGRESQL)
+CASES = (NETWORK_FLOOR, PARSE_FLOOR, READ_FLOOR, DAEMON_SQLITE, DAEMON_POSTGRESQL)
 
 
 def test_small_benchmark_drains_every_case_and_prints_every_row(
@@ -37,4 +43,4 @@ def test_small_benchmark_drains_every_case_and_prints_every_row(
     write_json(tmp_path / "figures.json", results, options)
     figures = json.loads((tmp_path / "figures.json").read_text())
     assert [row["case"] for row in figures["rows"]] == list(CASES)
-    assert figures["rows"][2]["stored"] == MESSAGES
+    assert figures["rows"][3]["stored"] == MESSAGES
