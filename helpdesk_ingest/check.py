@@ -19,7 +19,7 @@ from helpdesk_ingest.pop3.tls import format_pin, spki_sha256
 from helpdesk_ingest.runtime import safe_database_url
 from helpdesk_ingest.spool import Spool, SpoolError
 from helpdesk_ingest.store.database import make_engine
-from helpdesk_ingest.store.schema import schema_status
+from helpdesk_ingest.store.schema import SchemaNotReady, schema_status
 
 # A certificate closer to its end than this is reported, so it is renewed before mail stops.
 EXPIRY_WARNING_DAYS = 14
@@ -107,6 +107,8 @@ def check_database(settings: Settings) -> CheckLine:
             engine.dispose()
     except SQLAlchemyError as exc:
         return CheckLine(where, False, f"unreachable: {type(exc).__name__}")
+    except SchemaNotReady as exc:
+        return CheckLine(where, False, str(exc))
     if status.is_current:
         return CheckLine(where, True, f"schema at revision {status.current} (head)")
     return CheckLine(

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import structlog
 
-from helpdesk_ingest.check import check_spool
+from helpdesk_ingest.check import check_database, check_spool
 from helpdesk_ingest.cli import main
 from helpdesk_ingest.config import load_settings
 
@@ -118,6 +119,20 @@ def test_check_reports_unreachable_mailbox(
     assert "ok    spool " in out
     assert "MiB free" in out
     assert "FAIL  mailbox support (127.0.0.1:1 tls)" in out
+
+
+def test_check_reports_a_database_with_several_revisions(tmp_path: Path) -> None:
+    database = tmp_path / "helpdesk.db"
+    config = config_file(tmp_path, database)
+    assert main(["--config", str(config), "migrate"]) == 0
+    with sqlite3.connect(database) as connection:
+        connection.execute("INSERT INTO alembic_version (version_num) VALUES ('elsewhere')")
+
+    line = check_database(load_settings(config))
+
+    assert not line.ok
+    assert "several revisions: " in line.text
+    assert "elsewhere" in line.text
 
 
 def test_check_reports_a_spool_directory_that_is_gone(tmp_path: Path) -> None:
