@@ -36,6 +36,11 @@ log = structlog.get_logger("helpdesk_ingest.poller")
 
 __all__ = ["PollCounts", "PollOptions", "PollOutcome", "PollResult", "poll_mailbox"]
 
+# Groups downloaded and not yet stored: the one this thread stores, and two more that the
+# workers prepare meanwhile. With only one more, the workers often had nothing left to do
+# before this thread came back for it, and this thread then waited for them.
+GROUPS_IN_FLIGHT = 3
+
 # "skipped": another daemon holds the mailbox's lock and is polling it.
 PollOutcome = Literal["ok", "failed", "interrupted", "skipped"]
 
@@ -98,6 +103,10 @@ class _InFlight:
 def _listed_size(group: Sequence[tuple[int, int]]) -> int:
     """The size of a group of (number, size) pairs, as LIST reported it."""
     return sum(size for _, size in group)
+
+
+def _listed_size_of(flights: deque[_InFlight]) -> int:
+    return sum(flight.listed_bytes for flight in flights)
 
 
 def plan_groups(
@@ -234,10 +243,10 @@ def _drain_one_session(
 ) -> tuple[int, int]:
     """Handle up to ``budget`` messages; returns (messages listed, messages handled).
 
-    Up to two groups are in flight: while the workers prepare one, this thread stores the one
-    before it; unless both together would exceed twice ``group_bytes`` (big messages), then the
-    waiting group is stored first. On a stop request the group being stored is finished; one only
-    downloaded is left on the server, untouched.
+    Up to ``GROUPS_IN_FLIGHT`` groups are in flight: while the workers prepare the newer ones,
+    this thread stores the oldest; unless together they would exceed that many times
+    ``group_bytes`` (big messages), then the oldest are stored first. On a stop request the
+    group being stored is finished; those only downloaded are left on the server, untouched.
     """
     listing = pop.list()
     handled = 0
@@ -254,14 +263,15 @@ def _drain_one_session(
 
     try:
         for group in plan_groups(listing[:budget], options):
-            if waiting and waiting[0].listed_bytes + _listed_size(group) > 2 * options.group_bytes:
+            bound = GROUPS_IN_FLIGHT * options.group_bytes
+            while waiting and _listed_size_of(waiting) + _listed_size(group) > bound:
                 store_oldest()
             if stop.is_set():
                 break
             waiting.append(_download(pop, group, preparer, options, counts, spool))
-            if len(waiting) > 1:
+            if len(waiting) == GROUPS_IN_FLIGHT:
                 store_oldest()
-        if waiting and not stop.is_set():
+        while waiting and not stop.is_set():
             store_oldest()
     finally:
         for flight in waiting:

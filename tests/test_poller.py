@@ -194,10 +194,10 @@ def test_a_group_is_committed_once_then_exactly_its_messages_deleted(
         "RETR 2",
         "RETR 3",
         "RETR 4",
+        "RETR 5",
         "COMMIT",
         "DELE 1",
         "DELE 2",
-        "RETR 5",
         "COMMIT",
         "DELE 3",
         "DELE 4",
@@ -214,10 +214,10 @@ def test_big_groups_are_not_downloaded_while_another_waits(
     sqlite_sessions: sessionmaker[Session], journal: list[str]
 ) -> None:
     box = FakeMailbox([mail(1), mail(2)], journal)
-    # Each message is larger than the group bound, so two of them are more than two groups may
-    # hold: the first is stored before the second is downloaded.
-    assert len(mail(1)) > 150
-    result = poll_mailbox("support", box.open, sqlite_sessions, options(group_bytes=150))
+    # Two of these messages are more than the groups in flight may hold together: the first is
+    # stored before the second is downloaded.
+    assert 2 * len(mail(1)) > poller.GROUPS_IN_FLIGHT * 60
+    result = poll_mailbox("support", box.open, sqlite_sessions, options(group_bytes=60))
     assert result.outcome == "ok"
     assert message_steps(journal) == [
         "CONNECT",
@@ -404,9 +404,9 @@ def test_database_outage_deletes_nothing_uncommitted(
     assert result.outcome == "failed"
     assert result.error is not None
     assert "database unavailable" in result.error
-    # Message 1 was committed and deleted; 2 was not committed so it stays; 3 was downloaded
-    # while 2 was being stored, and 4 never read.
-    assert message_steps(journal)[-3:] == ["DELE 1", "RETR 3", "QUIT"]
+    # Message 1 was committed and deleted; 2 was not committed so it stays; 3 and 4 were
+    # downloaded while the groups before them were stored, and stay too.
+    assert message_steps(journal)[-3:] == ["DELE 1", "RETR 4", "QUIT"]
     assert box.messages == [mail(2), mail(3), mail(4)]
 
 
@@ -473,16 +473,25 @@ def test_stop_request_finishes_message_in_hand_then_quits(
 
     def store_then_request_stop(*args: Any, **kwargs: Any) -> Any:
         # The signal arrives while message 1 is being stored: it must still be committed and
-        # deleted; message 2, downloaded meanwhile, is left on the server untouched.
+        # deleted; messages 2 and 3, downloaded meanwhile, are left on the server untouched,
+        # and 4 is not read.
         stop.set()
         return real_store(*args, **kwargs)
 
     monkeypatch.setattr(poller, "store_group", store_then_request_stop)
-    box = FakeMailbox([mail(1), mail(2), mail(3)], journal)
+    box = FakeMailbox([mail(n) for n in range(1, 5)], journal)
     result = poll_mailbox("support", box.open, sqlite_sessions, options(group_size=1), stop)
     assert result.outcome == "interrupted"
-    assert message_steps(journal) == ["CONNECT", "RETR 1", "RETR 2", "COMMIT", "DELE 1", "QUIT"]
-    assert box.messages == [mail(2), mail(3)]
+    assert message_steps(journal) == [
+        "CONNECT",
+        "RETR 1",
+        "RETR 2",
+        "RETR 3",
+        "COMMIT",
+        "DELE 1",
+        "QUIT",
+    ]
+    assert box.messages == [mail(2), mail(3), mail(4)]
     assert count(sqlite_sessions, RawMessage) == 1
 
 
@@ -504,19 +513,20 @@ def test_refused_delete_is_retried_next_pass(
 def test_connection_drop_keeps_undeleted_messages(
     sqlite_sessions: sessionmaker[Session], journal: list[str]
 ) -> None:
-    box = FakeMailbox([mail(1), mail(2), mail(3)], journal)
-    box.drop_on_retr.add(3)
+    box = FakeMailbox([mail(n) for n in range(1, 5)], journal)
+    box.drop_on_retr.add(4)
     result = poll_mailbox("support", box.open, sqlite_sessions, options(group_size=1))
     assert result.outcome == "failed"
     assert result.error is not None
     assert "Pop3ConnectionError" in result.error
     # The dropped session never reached QUIT, so the server deleted nothing. Message 1 is stored
-    # and becomes a duplicate that is deleted on the next pass; 2 was downloaded, not stored.
-    assert box.messages == [mail(1), mail(2), mail(3)]
+    # and becomes a duplicate that is deleted on the next pass; 2 and 3 were downloaded, not
+    # stored.
+    assert box.messages == [mail(n) for n in range(1, 5)]
     assert count(sqlite_sessions, RawMessage) == 1
     box.drop_on_retr.clear()
     second = poll_mailbox("support", box.open, sqlite_sessions, options())
-    assert (second.counts.duplicates, second.counts.ingested) == (1, 2)
+    assert (second.counts.duplicates, second.counts.ingested) == (1, 3)
     assert box.messages == []
 
 
