@@ -151,7 +151,8 @@ def _write_config(
     lines = [
         f'database_url = "{database_url}"',
         'log_format = "json"',
-        'log_level = "warning"',
+        # The default level: a line per message, as an operator runs it.
+        'log_level = "info"',
         "migrate_on_start = true",
         f"max_messages_per_poll = {options.max_messages_per_poll}",
         *(f"{name} = {value}" for name, value in tuning.items() if value is not None),
