@@ -231,6 +231,36 @@ def test_big_groups_are_not_downloaded_while_another_waits(
     ]
 
 
+def test_the_groups_in_flight_are_bounded_by_their_bytes_together(
+    sqlite_sessions: sessionmaker[Session], journal: list[str]
+) -> None:
+    box = FakeMailbox([mail(n) for n in range(1, 5)], journal)
+    # Each message is a group of its own; two fit in flight together, three do not.
+    group_bytes = 150
+    size = len(mail(1))
+    assert size > group_bytes
+    assert 2 * size <= poller.GROUPS_IN_FLIGHT * group_bytes < 3 * size
+    result = poll_mailbox("support", box.open, sqlite_sessions, options(group_bytes=group_bytes))
+    assert result.outcome == "ok"
+    assert message_steps(journal) == [
+        "CONNECT",
+        "RETR 1",
+        "RETR 2",
+        "COMMIT",
+        "DELE 1",
+        "RETR 3",
+        "COMMIT",
+        "DELE 2",
+        "RETR 4",
+        "COMMIT",
+        "DELE 3",
+        "COMMIT",
+        "DELE 4",
+        "QUIT",
+    ]
+    assert_each_delete_after_its_commit(journal)
+
+
 def test_groups_are_bounded_by_the_bytes_listed() -> None:
     listing = [(1, 10), (2, 10), (3, 100), (4, 5), (5, 5)]
     groups = poller.plan_groups(listing, options(group_size=10, group_bytes=25))
