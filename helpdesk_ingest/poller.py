@@ -261,9 +261,9 @@ def _drain_one_session(
             flight.release()
         handled += len(flight.numbers)
 
+    bound = GROUPS_IN_FLIGHT * options.group_bytes
     try:
         for group in plan_groups(listing[:budget], options):
-            bound = GROUPS_IN_FLIGHT * options.group_bytes
             while waiting and _listed_size_of(waiting) + _listed_size(group) > bound:
                 store_oldest()
             if stop.is_set():
