@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from helpdesk_ingest.config import MailboxSettings
-from helpdesk_ingest.oauth import CachedTokenSource, OAuthSettings, token_source_for
+from helpdesk_ingest.oauth.settings import OAuthSettings
 from helpdesk_ingest.pop3 import (
     Authenticator,
     Endpoint,
@@ -18,6 +18,9 @@ from helpdesk_ingest.pop3 import (
     TokenAuthenticator,
 )
 from helpdesk_ingest.pop3.retry import retry_decision
+
+if TYPE_CHECKING:
+    from helpdesk_ingest.oauth.tokens import CachedTokenSource
 
 
 def _log() -> Any:
@@ -32,6 +35,9 @@ _token_sources_lock = threading.Lock()
 
 
 def _token_source(name: str, oauth: OAuthSettings) -> CachedTokenSource:
+    # Imported here: a daemon whose mailboxes log in with passwords never needs it.
+    from helpdesk_ingest.oauth.tokens import token_source_for
+
     with _token_sources_lock:
         key = (name, oauth)
         if key not in _token_sources:

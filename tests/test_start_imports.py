@@ -17,6 +17,7 @@ _HEAVY = (
     "helpdesk_ingest.hygiene.classify",
     "helpdesk_ingest.store.models",
     "helpdesk_ingest.prepare",
+    "helpdesk_ingest.oauth.tokens",
     "nh3",
     "flufl",
 )

@@ -16,8 +16,14 @@ import pytest
 import trustme
 from structlog.testing import capture_logs
 
-from helpdesk_ingest.oauth import CachedTokenSource, OAuthSettings, OAuthTokenError, Token
-from helpdesk_ingest.oauth.tokens import fetch_from_command, token_source_for
+from helpdesk_ingest.oauth.settings import OAuthSettings
+from helpdesk_ingest.oauth.tokens import (
+    CachedTokenSource,
+    OAuthTokenError,
+    Token,
+    fetch_from_command,
+    token_source_for,
+)
 
 REFRESH_TOKEN = "1//refresh-token-secret"
 CLIENT_SECRET = "client-secret-value"
