@@ -141,9 +141,21 @@ _RULE = re.compile(r"[_-][_-]{31}")
 
 
 class _Message(EmailMessage):  # type: ignore[misc]  # the library has no type hints
-    """The library's message, normalizing a text without rules without the search for them."""
+    """The library's message, normalizing a text without rules without the search for them,
+    and searching signatures and disclaimers in the latest reply only."""
 
     text: str
+    _latest_read = False
+
+    def _process_signatures_disclaimers(self, text: str) -> tuple[list[str], str]:
+        # The library reads each part of the text between quoted-history headers in order, and
+        # keeps those not empty once stripped; the first kept is the latest reply, the only one
+        # whose signature and disclaimers split_reply uses. Of the rest it uses the text alone.
+        if self._latest_read:
+            return [], ""
+        self._latest_read = bool(text.strip())
+        found: tuple[list[str], str] = super()._process_signatures_disclaimers(text)
+        return found
 
     def _normalize_text(self) -> None:
         text = self.text
