@@ -20,7 +20,7 @@ from helpdesk_ingest.metrics import PollMetrics
 from helpdesk_ingest.poller import PollOptions, PollResult, poll_mailbox
 from helpdesk_ingest.store.database import make_engine, make_sessionmaker
 from helpdesk_ingest.store.ingest import IngestPolicy
-from helpdesk_ingest.store.schema import require_current_schema, schema_status
+from helpdesk_ingest.store.schema import schema_status
 from helpdesk_ingest.workers import Preparer, preparer_for
 
 log = structlog.get_logger("helpdesk_ingest.runtime")
@@ -115,13 +115,15 @@ def build_runtime(
     preparer = preparer or preparer_for(settings)
     try:
         engine = make_engine(settings.database_url_value)
-        if (migrate or settings.migrate_on_start) and not schema_status(engine).is_current:
+        status = schema_status(engine)
+        if not status.is_current and (migrate or settings.migrate_on_start):
             # Imported here: loading alembic and its scripts takes over a tenth of a second,
             # and is needed only when there is something to migrate.
             from helpdesk_ingest.store.migrations import upgrade_to_head
 
             upgrade_to_head(engine)
-        require_current_schema(engine)
+            status = schema_status(engine)
+        status.require_current()
     except BaseException:
         preparer.close()
         raise

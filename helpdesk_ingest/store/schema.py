@@ -29,6 +29,15 @@ class SchemaStatus:
     def is_current(self) -> bool:
         return self.current == self.head
 
+    def require_current(self) -> None:
+        if self.is_current:
+            return
+        state = "is not migrated" if self.current is None else f"is at revision {self.current}"
+        raise SchemaNotReady(
+            f"the database {state}; this version needs revision {self.head}: "
+            "run `helpdesk-ingest migrate` (or set migrate_on_start = true)"
+        )
+
 
 def current_revision(connection: Connection) -> str | None:
     """The revision alembic recorded; None in a database it never migrated."""
@@ -47,11 +56,4 @@ def schema_status(engine: Engine) -> SchemaStatus:
 
 
 def require_current_schema(engine: Engine) -> None:
-    status = schema_status(engine)
-    if status.is_current:
-        return
-    state = "is not migrated" if status.current is None else f"is at revision {status.current}"
-    raise SchemaNotReady(
-        f"the database {state}; this version needs revision {status.head}: "
-        "run `helpdesk-ingest migrate` (or set migrate_on_start = true)"
-    )
+    schema_status(engine).require_current()
