@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from helpdesk_ingest.store.database import make_engine
 from helpdesk_ingest.store.migrations import upgrade_to_head
 from helpdesk_ingest.store.schema import SchemaNotReady
 from helpdesk_ingest.workers import Preparation
+from tests.support.loaded import modules_loaded
 
 
 class RecordingPreparer:
@@ -58,16 +57,14 @@ def test_a_preparer_given_is_the_runtimes(tmp_path: Path) -> None:
     assert preparer.closed
 
 
-# Builds the runtime the way `run` and `poll` do, then names the migration modules it loaded.
-_LOADED_MIGRATION_CODE = """
-import sys
+# Builds the runtime the way `run` and `poll` do.
+_BUILD_RUNTIME = """
 from pydantic import SecretStr
 from helpdesk_ingest.config import Settings
 from helpdesk_ingest.runtime import build_runtime
 
-url = SecretStr(sys.argv[1])
+url = SecretStr({url!r})
 build_runtime(Settings(database_url=url, migrate_on_start=True, parse_workers=1)).close()
-print(sorted(name for name in sys.modules if name.split(".")[0] == "alembic"))
 """
 
 
@@ -77,11 +74,4 @@ def test_a_start_on_a_migrated_database_loads_no_migration_code(tmp_path: Path) 
     upgrade_to_head(engine)
     engine.dispose()
 
-    completed = subprocess.run(
-        [sys.executable, "-c", _LOADED_MIGRATION_CODE, url],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-
-    assert completed.stdout.strip() == "[]"
+    assert modules_loaded(_BUILD_RUNTIME.format(url=url), ["alembic"]) == []

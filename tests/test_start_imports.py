@@ -5,8 +5,7 @@ every module the settings pull in delays both (docs/operations.md, "Processes").
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from tests.support.loaded import modules_loaded
 
 # Packages the daemon loads later, or only its workers do.
 _HEAVY = (
@@ -22,18 +21,6 @@ _HEAVY = (
     "flufl",
 )
 
-_LOADED = """
-import sys
-import helpdesk_ingest.cli
-heavy = tuple(sys.argv[1:])
-inside = tuple(name + "." for name in heavy)
-print(sorted(name for name in sys.modules if name in heavy or name.startswith(inside)))
-"""
-
 
 def test_the_command_line_and_the_settings_load_nothing_heavy() -> None:
-    completed = subprocess.run(
-        [sys.executable, "-c", _LOADED, *_HEAVY], capture_output=True, text=True, check=True
-    )
-
-    assert completed.stdout.strip() == "[]"
+    assert modules_loaded("import helpdesk_ingest.cli", _HEAVY) == []
