@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import email.feedparser
 import email.policy
+import re
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.policy import Policy
@@ -72,3 +74,33 @@ def test_a_message_of_many_pieces_gives_the_same_tree(policy: Policy[Any]) -> No
     raw = large_message()
     assert len(raw) > 10 * feed.PIECE_BYTES
     same_tree(raw, policy, feed.PIECE_BYTES)
+
+
+STDLIB_LINE_BREAK_AT_END = re.compile(feed.LINE_BREAK_AT_END)
+
+
+def test_importing_the_parser_has_the_email_package_search_line_breaks_from_the_end() -> None:
+    searcher = email.feedparser.NLCRE_eol  # type: ignore[attr-defined]
+    assert isinstance(searcher, feed.LineBreakAtEnd)
+    assert searcher.pattern.pattern == feed.LINE_BREAK_AT_END
+
+
+@settings(max_examples=500)
+@given(text=st.text(alphabet="\r\nab \t\u00e9", max_size=12))
+def test_the_search_from_the_end_finds_what_the_whole_search_finds(text: str) -> None:
+    expected = STDLIB_LINE_BREAK_AT_END.search(text)
+    found = feed.LineBreakAtEnd(STDLIB_LINE_BREAK_AT_END).search(text)
+    assert (found and (found.span(), found.group(0))) == (
+        expected and (expected.span(), expected.group(0))
+    )
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=["default", "compat32"])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=mutated(SEEDS))
+def test_the_tree_is_the_one_the_stdlib_search_builds(raw: bytes, policy: Policy[Any]) -> None:
+    ours = parse_in_pieces(raw, policy)
+    with pytest.MonkeyPatch.context() as stdlib:
+        stdlib.setattr(email.feedparser, "NLCRE_eol", STDLIB_LINE_BREAK_AT_END)
+        theirs = parse_in_pieces(raw, policy)
+    assert repr(shape(ours)) == repr(shape(theirs))
