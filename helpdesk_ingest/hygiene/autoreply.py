@@ -57,6 +57,13 @@ AUTO_REPLY_HEADERS: tuple[HeaderRule, ...] = (
     HeaderRule("Return-Path", _null_path, "null-return-path"),
 )
 
+# The rules by lower-cased header name, each name's in list order: a message's headers are each
+# looked up once instead of compared with every rule.
+_RULES_BY_HEADER: dict[str, tuple[HeaderRule, ...]] = {
+    name: tuple(rule for rule in AUTO_REPLY_HEADERS if rule.header.lower() == name)
+    for name in {rule.header.lower() for rule in AUTO_REPLY_HEADERS}
+}
+
 # Machine reports that are no customer's words: read receipts and abuse feedback (RFC 8098,
 # RFC 5965), found by their parts because the report-type parameter is sometimes missing.
 REPORT_PARTS = {
@@ -69,8 +76,8 @@ def auto_reply_flags(parsed: ParsedMessage, message: Message) -> tuple[str, ...]
     """Every auto-reply flag the message carries, in rule order, without repeats."""
     flags: list[str] = []
     for name, value in parsed.headers:
-        for rule in AUTO_REPLY_HEADERS:
-            if name.lower() == rule.header.lower() and rule.matches(value):
+        for rule in _RULES_BY_HEADER.get(name.lower(), ()):
+            if rule.matches(value):
                 flags.append(rule.flag)
     flags.extend(
         REPORT_PARTS[part.get_content_type()]
