@@ -22,6 +22,16 @@ def add_quarantine_arguments(parser: argparse.ArgumentParser) -> None:
     which = retry.add_mutually_exclusive_group(required=True)
     which.add_argument("ids", nargs="*", type=int, default=[], metavar="ID")
     which.add_argument("--all", action="store_true", help="every message not yet released")
+    retry.add_argument(
+        "--reason",
+        metavar="REASON",
+        help="with --all: only the messages held for this reason (as `list` shows it)",
+    )
+    retry.add_argument(
+        "--without-rate-limits",
+        action="store_true",
+        help="store them even over a rate limit (mail you have judged no storm)",
+    )
 
 
 def _positive_days(text: str) -> int:

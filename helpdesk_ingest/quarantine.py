@@ -3,11 +3,17 @@
 A retry follows the poller's path: parse, then one transaction that classifies, routes and
 stores the message idempotently. The quarantine row is kept for audit; ``released_at`` records
 when its message became a ticket or article. A retry that fails changes nothing.
+
+The rate limits apply to a retry as to the poller, so of a sender's messages held after a
+backlog the first few go through and the rest are held again. An operator who has judged them
+no storm retries them with the limits off (``--without-rate-limits``), and picks them with
+``--all --reason rate-limit``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +26,7 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from helpdesk_ingest.hygiene.settings import RateLimits
 from helpdesk_ingest.message import ParseFailure
 from helpdesk_ingest.poll_options import PollOptions
 from helpdesk_ingest.prepare import prepare
@@ -30,6 +37,7 @@ from helpdesk_ingest.store.quarantine_ops import (
     list_quarantined,
     pending_ids,
 )
+from helpdesk_ingest.store.ratelimit import RATE_LIMIT_REASON
 from helpdesk_ingest.storing import store_prepared
 
 if TYPE_CHECKING:
@@ -38,6 +46,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("helpdesk_ingest.quarantine")
 
 SUMMARY_HEADERS = ("From", "To", "Cc", "Subject", "Date", "Message-ID")
+NO_RATE_LIMITS = RateLimits(per_sender=None, auto_replies_per_ticket=None, global_=None)
 
 RetryKind = Literal[
     "ingested", "duplicate", "quarantined", "unparseable", "released", "not-found", "failed"
@@ -103,10 +112,21 @@ def retry_one(
             if outcome.kind == "quarantined":
                 raise _HeldAgain(outcome.reason or "quarantined")
     except _HeldAgain as exc:
-        return RetryResult(quarantine_id, "quarantined", f"held again: {exc.reason}")
+        hint = (
+            "; --without-rate-limits releases it regardless"
+            if exc.reason == RATE_LIMIT_REASON
+            else ""
+        )
+        return RetryResult(quarantine_id, "quarantined", f"held again: {exc.reason}{hint}")
     except SQLAlchemyError as exc:
         return RetryResult(quarantine_id, "failed", type(exc).__name__)
     return RetryResult(quarantine_id, outcome.kind, ticket_number=outcome.ticket_number)
+
+
+def without_rate_limits(options: PollOptions) -> PollOptions:
+    """``options`` with every rate limit off, for messages an operator releases on purpose."""
+    hygiene = options.policy.hygiene.model_copy(update={"rate_limits": NO_RATE_LIMITS})
+    return dataclasses.replace(options, policy=dataclasses.replace(options.policy, hygiene=hygiene))
 
 
 def headers_summary(raw: bytes) -> list[tuple[str, str]]:
@@ -181,14 +201,19 @@ def run_command(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 def _retry(runtime: Runtime, args: argparse.Namespace) -> int:
+    if args.reason is not None and not args.all:
+        print("helpdesk-ingest: --reason selects among --all, not among given ids", file=sys.stderr)
+        return 2
     if args.all:
         with runtime.sessions() as session:
-            ids = pending_ids(session)
+            ids = pending_ids(session, reason=args.reason)
     else:
         ids = args.ids
     options_for = {
         mailbox.name: runtime.poll_options(mailbox) for mailbox in runtime.settings.mailboxes
     }
+    if args.without_rate_limits:
+        options_for = {name: without_rate_limits(options) for name, options in options_for.items()}
     results = [retry_one(runtime.sessions, quarantine_id, options_for) for quarantine_id in ids]
     for result in results:
         print(result.render())
@@ -197,6 +222,7 @@ def _retry(runtime: Runtime, args: argparse.Namespace) -> int:
             quarantine_id=result.quarantine_id,
             outcome=result.kind,
             ticket=result.ticket_number,
+            without_rate_limits=args.without_rate_limits,
         )
     return 0 if all(result.ok for result in results) else 1
 

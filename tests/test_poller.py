@@ -11,7 +11,6 @@ from types import TracebackType
 from typing import Any
 
 import pytest
-import structlog
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +21,7 @@ from helpdesk_ingest.parsing import ParseLimits
 from helpdesk_ingest.poller import PollOptions, poll_mailbox
 from helpdesk_ingest.pop3 import Pop3ConnectionError, Pop3ServerError
 from helpdesk_ingest.store.models import Article, QuarantinedMessage, RawMessage
+from tests.support.logs import fresh_module_logger
 
 TAG = re.compile(r"\[#(?P<number>\d+)\]")
 
@@ -320,9 +320,7 @@ def test_a_spool_that_cannot_be_made_fails_the_pass_and_deletes_nothing(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # A daemon run earlier in this process may have cached the module's logger with its own
-    # configuration (cache_logger_on_first_use); a fresh one logs where capture_logs listens.
-    monkeypatch.setattr(poller, "log", structlog.get_logger("helpdesk_ingest.poller"))
+    fresh_module_logger(monkeypatch, poller, "helpdesk_ingest.poller")
     box = FakeMailbox([mail(1), big_mail(2)], journal)
     missing = tmp_path / "no-such-directory"
     with capture_logs() as logs:

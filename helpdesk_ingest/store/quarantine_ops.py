@@ -39,8 +39,11 @@ def list_quarantined(session: Session, *, include_released: bool = True) -> list
     return [QuarantineEntry(*row) for row in session.execute(query)]
 
 
-def pending_ids(session: Session) -> list[int]:
+def pending_ids(session: Session, reason: str | None = None) -> list[int]:
+    """The messages not yet released, oldest first; only those held for ``reason`` if given."""
     query = select(QuarantinedMessage.id).where(QuarantinedMessage.released_at.is_(None))
+    if reason is not None:
+        query = query.where(QuarantinedMessage.reason == reason)
     return list(session.scalars(query.order_by(QuarantinedMessage.id)))
 
 

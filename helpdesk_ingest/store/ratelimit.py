@@ -4,7 +4,8 @@ The state is the articles table itself (their ``created_at``), so the limits hol
 restarts and across replicas sharing one database, with no extra table to clean up. Only mail
 that became an article counts: once a sender is over the limit, everything it sends is held until
 the window has slid past its earlier articles. Times are ingest times, so a backlog fetched after
-an outage counts as arriving at once (held mail can be released from quarantine).
+an outage counts as arriving at once (held mail can be released from quarantine, with the limits
+lifted: `quarantine retry --without-rate-limits`).
 """
 
 from __future__ import annotations

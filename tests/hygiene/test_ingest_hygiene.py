@@ -17,12 +17,14 @@ from helpdesk_ingest.hygiene.settings import HygieneSettings, RateLimits, Slidin
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.parsing import parse_message
 from helpdesk_ingest.routing import RouteDecision
+from helpdesk_ingest.store import ratelimit
 from helpdesk_ingest.store.ingest import IngestOutcome, IngestPolicy, ingest_message
 from helpdesk_ingest.store.models import Article, Contact, QuarantinedMessage, Ticket
 from helpdesk_ingest.store.threading import DEFAULT_TICKET_TAG, normalise_subject
 from helpdesk_ingest.store.threading_settings import FollowUpSettings
 from tests.hygiene.mails import dsn, mail, out_of_office
 from tests.support.databases import migrated_sessions
+from tests.support.logs import fresh_module_logger
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 TAG = re.compile(DEFAULT_TICKET_TAG)
@@ -250,7 +252,10 @@ def test_routing_sets_queue_priority_and_tags_or_quarantines(session: Session) -
     assert reason_of(session, spam) == "routing"
 
 
-def test_more_than_ten_mails_from_one_sender_in_a_minute_are_held(session: Session) -> None:
+def test_more_than_ten_mails_from_one_sender_in_a_minute_are_held(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh_module_logger(monkeypatch, ratelimit, "helpdesk_ingest.ratelimit")
     outcomes = [
         ingest(
             session, mail(message_id=f"<s{n}@e>", subject=f"n{n}"), now=NOW + timedelta(seconds=n)

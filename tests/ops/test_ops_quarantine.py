@@ -161,3 +161,52 @@ def test_retry_all_takes_every_pending_message(
     # Only what is still pending is tried again.
     assert quarantine(config_file, "retry", "--all") == 1
     assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+def from_one_sender(number: int) -> bytes:
+    return customer_mail(number).replace(f"customer{number}@".encode(), b"storm@")
+
+
+def with_one_message_an_hour_per_sender(config: Path) -> None:
+    limit = "[hygiene.rate_limits]\nper_sender = { max_messages = 1, window_s = 3600 }\n"
+    config.write_text(config.read_text().replace("[[mailboxes]]", limit + "[[mailboxes]]", 1))
+
+
+def test_retry_holds_again_over_a_rate_limit_unless_told_it_is_no_storm(
+    config_file: Path, sessions: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A sender's backlog after an outage: held at ingest, as it all arrived at once.
+    with_one_message_an_hour_per_sender(config_file)
+    first, *rest = [hold(sessions, from_one_sender(n), "rate-limit") for n in (20, 21, 22)]
+    assert quarantine(config_file, "retry", "--all") == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{first}: ingested ticket")
+    assert out[1:] == [
+        f"{held}: quarantined: held again: rate-limit; --without-rate-limits releases it regardless"
+        for held in rest
+    ]
+    assert quarantine(config_file, "retry", "--all", "--without-rate-limits") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in out] == [str(held) for held in rest]
+    assert all(": ingested ticket" in line for line in out)
+    assert count(sessions, Article) == 3
+    with sessions() as session:
+        pending = session.scalars(
+            select(QuarantinedMessage.id).where(QuarantinedMessage.released_at.is_(None))
+        ).all()
+    assert pending == []
+
+
+def test_retry_all_with_a_reason_takes_only_the_messages_held_for_it(
+    config_file: Path, sessions: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = hold(sessions, customer_mail(30), "store-error")
+    limited = hold(sessions, customer_mail(31), "rate-limit")
+    assert quarantine(config_file, "retry", "--all", "--reason", "rate-limit") == 0
+    assert capsys.readouterr().out.splitlines() == [f"{limited}: ingested ticket 1001"]
+    with sessions() as session:
+        assert session.get_one(QuarantinedMessage, broken).released_at is None
+    assert quarantine(config_file, "retry", str(broken), "--reason", "store-error") == 2
+    assert "--reason selects among --all" in capsys.readouterr().err
+    with sessions() as session:
+        assert session.get_one(QuarantinedMessage, broken).released_at is None

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 from structlog.testing import capture_logs
 
 from helpdesk_ingest import workers
@@ -28,6 +27,7 @@ from helpdesk_ingest.workers import (
     batches,
     make_preparer,
 )
+from tests.support.logs import fresh_module_logger
 from tests.workers.tasks import CRASH, frozen_objects, prepare_or_die
 
 SETTINGS = PrepareSettings(ParseLimits(), HygieneSettings())
@@ -82,9 +82,7 @@ def test_a_message_that_kills_its_worker_is_quarantined_and_the_rest_prepared(
 def test_only_the_message_that_kills_its_worker_is_reported_dying(
     pool: WorkerPool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A daemon run earlier in this process may have cached the module's logger with its own
-    # configuration (cache_logger_on_first_use); a fresh one logs where capture_logs listens.
-    monkeypatch.setattr(workers, "log", structlog.get_logger("helpdesk_ingest.workers"))
+    fresh_module_logger(monkeypatch, workers, "helpdesk_ingest.workers")
     raws = [message(1), CRASH, message(3)]
     with capture_logs() as logs:
         pool.submit(raws).results()
