@@ -207,6 +207,10 @@ def _retry(runtime: Runtime, args: argparse.Namespace) -> int:
     if args.all:
         with runtime.sessions() as session:
             ids = pending_ids(session, reason=args.reason)
+        if not ids:
+            held_for = f" held for {args.reason}" if args.reason is not None else ""
+            print(f"no quarantined message{held_for} is waiting to be released")
+            return 0
     else:
         ids = args.ids
     options_for = {

@@ -206,6 +206,10 @@ def test_retry_all_with_a_reason_takes_only_the_messages_held_for_it(
     assert capsys.readouterr().out.splitlines() == [f"{limited}: ingested ticket 1001"]
     with sessions() as session:
         assert session.get_one(QuarantinedMessage, broken).released_at is None
+    assert quarantine(config_file, "retry", "--all", "--reason", "rate-limit") == 0
+    assert capsys.readouterr().out == (
+        "no quarantined message held for rate-limit is waiting to be released\n"
+    )
     assert quarantine(config_file, "retry", str(broken), "--reason", "store-error") == 2
     assert "--reason selects among --all" in capsys.readouterr().err
     with sessions() as session:
