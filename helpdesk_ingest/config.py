@@ -182,7 +182,12 @@ class Settings(BaseSettings):
         ),
     )
     max_messages_per_poll: int = Field(
-        default=1000, ge=1, description="Upper bound of messages handled in one pass."
+        default=1000,
+        ge=1,
+        description=(
+            "Upper bound of messages handled in one pass; with more waiting, the daemon starts "
+            "the next pass at once instead of after poll_interval_s."
+        ),
     )
     parse_workers: int | None = Field(
         default=None,

@@ -77,6 +77,9 @@ class PollResult:
     # What made a failed pass fail, so the scheduler can wait as long as that kind of failure
     # deserves (a refused login much longer than a dropped connection).
     exception: BaseException | None = field(default=None, compare=False, repr=False)
+    # The pass stopped at max_messages_per_poll with more messages waiting: a backlog, whose
+    # next pass should not wait for the regular interval.
+    more_waiting: bool = False
 
     @property
     def succeeded(self) -> bool:
@@ -307,18 +310,23 @@ def poll_mailbox(
             log.error("poll_failed", reason="database-unavailable", error=exc.__class__.__name__)
             return PollResult(mailbox, "failed", counts, error="database unavailable")
         log.info("poll_started", poll_run=run_id)
-        outcome, left, error, failure = _run_sessions(
-            mailbox, open_session, sessions, options, counts, stop, preparer
-        )
+        end = _run_sessions(mailbox, open_session, sessions, options, counts, stop, preparer)
         result = PollResult(
-            mailbox, outcome, counts, left, error, round(time.perf_counter() - started, 3), failure
+            mailbox,
+            end.outcome,
+            counts,
+            end.left,
+            end.error,
+            round(time.perf_counter() - started, 3),
+            end.failure,
+            end.more_waiting,
         )
         _record_finish(sessions, run_id, result)
         log_method = log.info if result.succeeded else log.error
         log_method(
             "poll_finished",
             poll_run=run_id,
-            outcome=outcome,
+            outcome=result.outcome,
             fetched=counts.fetched,
             ingested=counts.ingested,
             duplicates=counts.duplicates,
@@ -326,11 +334,21 @@ def poll_mailbox(
             deleted=counts.deleted,
             deferred=counts.deferred,
             bytes=counts.bytes,
-            left_on_server=left,
-            error=error,
+            left_on_server=result.left_on_server,
+            more_waiting=result.more_waiting,
+            error=result.error,
             duration_s=result.duration_s,
         )
         return result
+
+
+@dataclass(frozen=True)
+class _PassEnd:
+    outcome: PollOutcome
+    left: int | None
+    error: str | None = None
+    failure: Exception | None = None
+    more_waiting: bool = False
 
 
 def _run_sessions(
@@ -341,8 +359,10 @@ def _run_sessions(
     counts: PollCounts,
     stop: threading.Event,
     preparer: Preparer,
-) -> tuple[PollOutcome, int | None, str | None, Exception | None]:
+) -> _PassEnd:
     left: int | None = None
+    # Whether the last session listed messages beyond those it was allowed to handle.
+    beyond_budget = False
     try:
         with Spool(options.spool_dir) as spool:
             while not stop.is_set():
@@ -356,23 +376,31 @@ def _run_sessions(
                     )
                     pop.quit()
                 left = listed - (counts.deleted - deleted_before)
+                beyond_budget = listed > handled
                 if handled:
                     log.info("checkpoint", handled=handled, left_on_server=left)
                 # Stop when the mailbox is empty, or when a session deleted nothing (the server
                 # refuses DELE): reconnecting would only fetch the same messages again.
                 if listed <= handled or counts.deleted == deleted_before:
+                    beyond_budget = False
                     break
     except SpoolError as exc:
         # Disk full or the directory gone: the message being downloaded stays on the server.
         log.error("spool_failed", error=str(exc))
-        return "failed", left, f"SpoolError: {exc}", exc
+        return _PassEnd("failed", left, f"SpoolError: {exc}", exc)
     except DatabaseUnavailable as exc:
         log.error("database_unavailable", error=str(exc))
-        return "failed", left, "database unavailable; undeleted messages stay on the server", exc
+        return _PassEnd(
+            "failed", left, "database unavailable; undeleted messages stay on the server", exc
+        )
     except Pop3Error as exc:
         log.error("mailbox_error", error_type=type(exc).__name__, error=str(exc))
-        return "failed", left, f"{type(exc).__name__}: {exc}", exc
-    return ("interrupted" if stop.is_set() else "ok"), left, None, None
+        return _PassEnd("failed", left, f"{type(exc).__name__}: {exc}", exc)
+    if stop.is_set():
+        return _PassEnd("interrupted", left)
+    # Only a pass cut short by max_messages_per_poll: one that left messages behind for another
+    # reason (deferred, or DELE refused) waits for the regular interval before trying them again.
+    return _PassEnd("ok", left, more_waiting=beyond_budget)
 
 
 def _record_finish(sessions: sessionmaker[Session], run_id: int, result: PollResult) -> None:

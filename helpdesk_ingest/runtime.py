@@ -25,6 +25,11 @@ from helpdesk_ingest.workers import Preparer, preparer_for
 
 log = structlog.get_logger("helpdesk_ingest.runtime")
 
+# After a pass stopped at max_messages_per_poll with more waiting, the pause before the next:
+# long enough for the scheduler to see this pass finished, so the next is not skipped as an
+# overlap, and short against the pass itself.
+BACKLOG_PAUSE_S = 0.2
+
 
 @dataclass(frozen=True)
 class Runtime:
@@ -79,12 +84,15 @@ class Runtime:
             return PollResult(mailbox.name, "failed", error="database unavailable")
 
     def observe(self, result: PollResult) -> float | None:
-        """Count the pass in the metrics and the backoff; returns the pause after a failure."""
+        """Count the pass in the metrics and the backoff; returns the pause before the next pass
+        when it is not the regular interval: after a failure, or a backlog's next pass."""
         delay_s = None
         if result.outcome == "failed":
             delay_s = self.failures.failed(result.mailbox, result.error, result.exception)
         elif result.outcome != "skipped":
             self.failures.succeeded(result.mailbox)
+            if result.more_waiting:
+                delay_s = BACKLOG_PAUSE_S
         self.metrics.record(result, self.failures.consecutive_failures(result.mailbox))
         return delay_s
 

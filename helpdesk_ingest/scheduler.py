@@ -24,7 +24,8 @@ from helpdesk_ingest.poller import PollResult
 log = structlog.get_logger("helpdesk_ingest.scheduler")
 
 PollJob = Callable[[threading.Event], PollResult]
-# Told of every pass; returns how long to wait before the next one when the pass failed.
+# Told of every pass; returns how long to wait before the next one when that is not the regular
+# interval (after a failure, or when a pass left a backlog).
 AfterPoll = Callable[[PollResult], float | None]
 
 
@@ -68,7 +69,8 @@ def run_daemon(
     )
 
     def reschedule(name: str, delay_s: float) -> None:
-        # Backoff: the failing mailbox's next pass moves out; the others keep their schedule.
+        # Backoff moves a failing mailbox's next pass out, a backlog moves it in; the others keep
+        # their schedule.
         scheduler.modify_job(
             f"poll:{name}", next_run_time=datetime.now(UTC) + timedelta(seconds=delay_s)
         )

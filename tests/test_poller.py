@@ -491,6 +491,20 @@ def test_max_messages_per_poll_bounds_one_pass(
     assert result.counts.fetched == 3
     assert len(box.messages) == 2
     assert result.left_on_server == 2
+    # A backlog: the scheduler starts the next pass at once instead of after the interval.
+    assert result.more_waiting
+    last = poll_mailbox(
+        "support", box.open, sqlite_sessions, options(checkpoint_every=2, max_messages=3)
+    )
+    assert (last.counts.fetched, last.left_on_server, last.more_waiting) == (2, 0, False)
+
+
+def test_a_pass_cut_short_exactly_at_the_end_of_the_mailbox_has_nothing_more_waiting(
+    sqlite_sessions: sessionmaker[Session], journal: list[str]
+) -> None:
+    box = FakeMailbox([mail(n) for n in range(1, 4)], journal)
+    result = poll_mailbox("support", box.open, sqlite_sessions, options(max_messages=3))
+    assert (result.counts.fetched, result.left_on_server, result.more_waiting) == (3, 0, False)
 
 
 def test_stop_request_finishes_message_in_hand_then_quits(
@@ -531,6 +545,8 @@ def test_refused_delete_is_retried_next_pass(
     first = poll_mailbox("support", box.open, sqlite_sessions, options())
     assert first.outcome == "ok"
     assert box.messages == [mail(1)]
+    # Left behind, but not a backlog: the next pass comes at the regular interval.
+    assert (first.left_on_server, first.more_waiting) == (1, False)
     box.refuse_dele.clear()
     second = poll_mailbox("support", box.open, sqlite_sessions, options())
     assert second.counts.duplicates == 1

@@ -4,6 +4,7 @@ import threading
 import time
 
 from helpdesk_ingest.poller import PollResult
+from helpdesk_ingest.runtime import BACKLOG_PAUSE_S
 from helpdesk_ingest.scheduler import run_daemon
 
 
@@ -90,3 +91,33 @@ def test_mailboxes_poll_independently() -> None:
         install_signal_handlers=False,
     )
     assert seen == {"a", "b"}
+
+
+def test_a_backlog_is_polled_again_at_once_not_after_the_interval() -> None:
+    stop = threading.Event()
+    runs: list[float] = []
+
+    def backlog(flag: threading.Event) -> PollResult:
+        runs.append(time.monotonic())
+        if len(runs) == 3:
+            stop.set()
+        return PollResult("support", "ok", more_waiting=len(runs) < 3)
+
+    def after_poll(result: PollResult) -> float | None:
+        return BACKLOG_PAUSE_S if result.more_waiting else None
+
+    # Without the backlog's pauses the third pass would come two minutes after the first.
+    watchdog = threading.Timer(30, stop.set)
+    watchdog.start()
+    try:
+        run_daemon(
+            {"support": backlog},
+            poll_interval_s=60,
+            stop=stop,
+            install_signal_handlers=False,
+            after_poll=after_poll,
+        )
+    finally:
+        watchdog.cancel()
+    assert len(runs) == 3
+    assert runs[2] - runs[0] < 30

@@ -1,4 +1,5 @@
-"""The pause after a failed pass depends on what failed: a refused login waits long."""
+"""The pause before the next pass: after a failure it depends on what failed (a refused login
+waits long); after a pass cut short with a backlog waiting there is next to none."""
 
 from __future__ import annotations
 
@@ -23,10 +24,10 @@ from helpdesk_ingest.pop3.errors import (
     Pop3SysTempError,
     Pop3TlsError,
 )
-from helpdesk_ingest.runtime import Runtime
+from helpdesk_ingest.runtime import BACKLOG_PAUSE_S, Runtime
 from helpdesk_ingest.store.database import make_engine, make_sessionmaker
 from helpdesk_ingest.store.migrations import upgrade_to_head
-from tests.ops.conftest import mailbox_toml
+from tests.ops.conftest import customer_mail, mailbox_toml
 
 MINUTE = 60.0
 POLICY = BackoffPolicy(base_s=2.0, max_s=10.0)
@@ -94,10 +95,13 @@ def test_the_failing_event_names_the_kind_and_the_reason() -> None:
     ]
 
 
-def runtime_for(server: DevPop3Server, sqlite_url: str, tmp_path: Path) -> Runtime:
+def runtime_for(
+    server: DevPop3Server, sqlite_url: str, tmp_path: Path, settings_toml: str = ""
+) -> Runtime:
     config = tmp_path / "c.toml"
     config.write_text(
         f'database_url = "{sqlite_url}"\nbackoff_base_s = 2\nbackoff_max_s = 10\n'
+        + settings_toml
         + mailbox_toml(server)
     )
     settings = load_settings(config)
@@ -107,10 +111,10 @@ def runtime_for(server: DevPop3Server, sqlite_url: str, tmp_path: Path) -> Runti
 
 
 def one_pass(
-    server: DevPop3Server, sqlite_url: str, tmp_path: Path
+    server: DevPop3Server, sqlite_url: str, tmp_path: Path, settings_toml: str = ""
 ) -> tuple[PollResult, float | None]:
     """A real pass against ``server``, and the pause the daemon then takes before the next."""
-    runtime = runtime_for(server, sqlite_url, tmp_path)
+    runtime = runtime_for(server, sqlite_url, tmp_path, settings_toml)
     try:
         result = runtime.poll(runtime.settings.mailbox("support"))
         return result, runtime.observe(result)
@@ -155,3 +159,11 @@ def test_a_successful_pass_carries_no_exception(sqlite_url: str, tmp_path: Path)
         result, delay = one_pass(server, sqlite_url, tmp_path)
     assert (result.outcome, result.exception) == ("ok", None)
     assert delay is None
+
+
+def test_a_pass_cut_short_by_a_backlog_is_followed_at_once(sqlite_url: str, tmp_path: Path) -> None:
+    with DevPop3Server([customer_mail(n) for n in range(1, 6)]) as server:
+        result, delay = one_pass(server, sqlite_url, tmp_path, "max_messages_per_poll = 2\n")
+        assert (result.outcome, result.counts.fetched, result.left_on_server) == ("ok", 2, 3)
+        assert result.more_waiting
+        assert delay == BACKLOG_PAUSE_S
