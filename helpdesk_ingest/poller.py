@@ -361,13 +361,15 @@ def _run_sessions(
     preparer: Preparer,
 ) -> _PassEnd:
     left: int | None = None
-    # Whether the last session listed messages beyond those it was allowed to handle.
-    beyond_budget = False
+    more_waiting = False
     try:
         with Spool(options.spool_dir) as spool:
             while not stop.is_set():
                 budget = min(options.checkpoint_every, options.max_messages - counts.fetched)
                 if budget <= 0:
+                    # Cut short: the session before listed more than it handled (else the loop
+                    # had ended below), and max_messages_per_poll is at least 1.
+                    more_waiting = True
                     break
                 deleted_before = counts.deleted
                 with open_session() as pop:
@@ -376,13 +378,11 @@ def _run_sessions(
                     )
                     pop.quit()
                 left = listed - (counts.deleted - deleted_before)
-                beyond_budget = listed > handled
                 if handled:
                     log.info("checkpoint", handled=handled, left_on_server=left)
                 # Stop when the mailbox is empty, or when a session deleted nothing (the server
                 # refuses DELE): reconnecting would only fetch the same messages again.
                 if listed <= handled or counts.deleted == deleted_before:
-                    beyond_budget = False
                     break
     except SpoolError as exc:
         # Disk full or the directory gone: the message being downloaded stays on the server.
@@ -400,7 +400,7 @@ def _run_sessions(
         return _PassEnd("interrupted", left)
     # Only a pass cut short by max_messages_per_poll: one that left messages behind for another
     # reason (deferred, or DELE refused) waits for the regular interval before trying them again.
-    return _PassEnd("ok", left, more_waiting=beyond_budget)
+    return _PassEnd("ok", left, more_waiting=more_waiting)
 
 
 def _record_finish(sessions: sessionmaker[Session], run_id: int, result: PollResult) -> None:
