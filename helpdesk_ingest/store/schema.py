@@ -53,7 +53,3 @@ def current_revision(connection: Connection) -> str | None:
 def schema_status(engine: Engine) -> SchemaStatus:
     with engine.connect() as connection:
         return SchemaStatus(current=current_revision(connection))
-
-
-def require_current_schema(engine: Engine) -> None:
-    schema_status(engine).require_current()

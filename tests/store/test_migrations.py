@@ -21,7 +21,6 @@ from helpdesk_ingest.store.models import Article, Base, QuarantinedMessage, RawM
 from helpdesk_ingest.store.schema import (
     SCHEMA_HEAD,
     SchemaNotReady,
-    require_current_schema,
     schema_status,
 )
 from tests.store.conftest import SENT_AT, MakeMessage
@@ -48,7 +47,7 @@ def test_a_database_behind_names_its_revision(engine: Engine) -> None:
 
     assert (status.current, status.is_current) == ("0005", False)
     with pytest.raises(SchemaNotReady, match="is at revision 0005; this version needs revision"):
-        require_current_schema(engine)
+        status.require_current()
 
 
 def test_fresh_database_is_not_ready(engine: Engine) -> None:
@@ -56,7 +55,7 @@ def test_fresh_database_is_not_ready(engine: Engine) -> None:
     assert status.current is None
     assert not status.is_current
     with pytest.raises(SchemaNotReady, match="helpdesk-ingest migrate"):
-        require_current_schema(engine)
+        status.require_current()
 
 
 def test_upgrade_to_head_creates_every_table(engine: Engine) -> None:
@@ -65,7 +64,7 @@ def test_upgrade_to_head_creates_every_table(engine: Engine) -> None:
     status = schema_status(engine)
     assert status.current == status.head == head_revision()
     assert status.is_current
-    require_current_schema(engine)
+    status.require_current()
     assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
 
 
