@@ -4,9 +4,12 @@ The delay doubles with each failure in a row, up to a ceiling, and is jittered (
 half fixed, half random) so that replicas and mailboxes failing together do not retry in step.
 A failure the POP3 client could name (refused login, TLS, [IN-USE], [LOGIN-DELAY], [SYS/TEMP],
 [SYS/PERM]) waits as long as ``pop3.retry`` decides for that kind, because retrying a refused
-login every minute only locks the account; a dropped connection or an unreachable database
-follows the configured policy. Each failure is logged at error level with the count of
-failures in a row; one success resets it.
+login every minute only locks the account; a dropped connection follows the configured policy.
+A pass that failed at the database follows it too, but its pauses stop growing at the poll
+interval: the mail server is spared nothing by waiting longer (such a pass logs in no more often
+than a healthy daemon does, if at all), and tickets resume within one interval of the database's
+return instead of up to ``backoff_max_s`` later. Each failure is logged at error level with the
+count of failures in a row; one success resets it.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ import structlog
 
 from helpdesk_ingest.pop3.errors import Pop3Error
 from helpdesk_ingest.pop3.retry import RetryDecision, retry_decision
+from helpdesk_ingest.store.outage import is_database_failure
 
 # The fallback decision of pop3.retry: trouble of no particular kind, left to BackoffPolicy.
 _UNCLASSIFIED = "pop3_unavailable"
+DATABASE_UNAVAILABLE = "database_unavailable"
 
 log = structlog.get_logger("helpdesk_ingest.backoff")
 
@@ -30,10 +35,13 @@ log = structlog.get_logger("helpdesk_ingest.backoff")
 class BackoffPolicy:
     base_s: float = 30.0
     max_s: float = 900.0
+    # The longest pause after a pass that failed at the database: the poll interval.
+    database_max_s: float = 60.0
 
-    def delay_s(self, failures: int, rng: random.Random) -> float:
-        """The pause after ``failures`` (≥ 1) failures in a row."""
-        ceiling = min(self.max_s, self.base_s * 2.0 ** min(failures - 1, 32))
+    def delay_s(self, failures: int, rng: random.Random, *, max_s: float | None = None) -> float:
+        """The pause after ``failures`` (≥ 1) failures in a row, at most ``max_s`` if given."""
+        cap_s = self.max_s if max_s is None else min(self.max_s, max_s)
+        ceiling = min(cap_s, self.base_s * 2.0 ** min(failures - 1, 32))
         return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
@@ -73,7 +81,15 @@ class FailureTracker:
         return delay
 
     def _decide(self, exception: BaseException | None, failures: int) -> RetryDecision | None:
-        """The POP3 client's decision for a failure of a known kind; None for the policy's."""
+        """The decision for a failure of a known kind; None for the policy's."""
+        if is_database_failure(exception):
+            delay = self.policy.delay_s(failures, self.rng, max_s=self.policy.database_max_s)
+            return RetryDecision(
+                True,
+                delay,
+                "database unreachable; retried within a poll interval",
+                DATABASE_UNAVAILABLE,
+            )
         if not isinstance(exception, Pop3Error):
             return None
         decision = retry_decision(exception, failures, rng=self.rng)

@@ -253,7 +253,12 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="First pause after a failed pass of a mailbox."
     )
     backoff_max_s: float = Field(
-        default=900.0, gt=0, description="Longest pause between passes of a failing mailbox."
+        default=900.0,
+        gt=0,
+        description=(
+            "Longest pause between passes of a failing mailbox; poll_interval_s when the pass "
+            "failed at the database."
+        ),
     )
     http_listen: str | None = Field(
         default=None,

@@ -22,9 +22,9 @@ from helpdesk_ingest.poll_options import PollOptions
 from helpdesk_ingest.pop3 import Pop3Error, Pop3Session
 from helpdesk_ingest.spool import Content, Spool, SpoolError, size_of
 from helpdesk_ingest.store.ingest import IngestOutcome
+from helpdesk_ingest.store.outage import DatabaseUnavailable
 from helpdesk_ingest.store.polls import finish_poll_run, start_poll_run
 from helpdesk_ingest.storing import (
-    DatabaseUnavailable,
     Downloaded,
     MessageDeferred,
     store_group,
@@ -308,7 +308,9 @@ def poll_mailbox(
                 run_id = start_poll_run(session, mailbox=mailbox, now=utc_now())
         except SQLAlchemyError as exc:
             log.error("poll_failed", reason="database-unavailable", error=exc.__class__.__name__)
-            return PollResult(mailbox, "failed", counts, error="database unavailable")
+            return PollResult(
+                mailbox, "failed", counts, error="database unavailable", exception=exc
+            )
         log.info("poll_started", poll_run=run_id)
         end = _run_sessions(mailbox, open_session, sessions, options, counts, stop, preparer)
         result = PollResult(

@@ -81,7 +81,7 @@ class Runtime:
                 reason="database-unavailable",
                 error=type(exc).__name__,
             )
-            return PollResult(mailbox.name, "failed", error="database unavailable")
+            return PollResult(mailbox.name, "failed", error="database unavailable", exception=exc)
 
     def observe(self, result: PollResult) -> float | None:
         """Count the pass in the metrics and the backoff; returns the pause before the next pass
@@ -135,11 +135,17 @@ def build_runtime(
     except BaseException:
         preparer.close()
         raise
-    policy = BackoffPolicy(settings.backoff_base_s, settings.backoff_max_s)
     return Runtime(
         settings,
         engine,
         make_sessionmaker(engine),
-        failures=FailureTracker(policy=policy),
+        failures=FailureTracker(policy=backoff_policy(settings)),
         preparer=preparer,
+    )
+
+
+def backoff_policy(settings: Settings) -> BackoffPolicy:
+    # A database outage is retried at the regular interval at the longest (backoff.py).
+    return BackoffPolicy(
+        settings.backoff_base_s, settings.backoff_max_s, database_max_s=settings.poll_interval_s
     )

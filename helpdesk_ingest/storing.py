@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk_ingest.hygiene.classify import classify
@@ -29,6 +29,7 @@ from helpdesk_ingest.store.ingest import (
     stage_quarantine,
 )
 from helpdesk_ingest.store.lookups import GroupLookups, GroupMessage, look_up_group
+from helpdesk_ingest.store.outage import DatabaseUnavailable, is_database_outage
 from helpdesk_ingest.store.pending import PendingWrites
 
 log = structlog.get_logger("helpdesk_ingest.storing")
@@ -38,23 +39,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class DatabaseUnavailable(Exception):
-    """The database could not take a message; it stays on the server for the next pass."""
-
-
 class MessageDeferred(Exception):
     """The ingest transaction failed for this message; it stays on the server for a later pass."""
 
     def __init__(self, attempts: int) -> None:
         super().__init__(f"ingest failed {attempts} time(s)")
         self.attempts = attempts
-
-
-def is_database_outage(exc: BaseException) -> bool:
-    """True when the error says the database is unreachable, not that this message is bad."""
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from helpdesk_ingest.store import new_rows, pending
 from helpdesk_ingest.store.models import Article, Contact, RawMessage, Ticket
 from helpdesk_ingest.store.models import Attachment as AttachmentRow
 from helpdesk_ingest.store.new_rows import insert_new_rows
+from helpdesk_ingest.store.outage import is_database_outage
 from helpdesk_ingest.store.pending import TICKET_NUMBER_OFFSET
-from helpdesk_ingest.storing import is_database_outage
 from tests.store.test_ingest import NOW, MakeMessage, attachment, ingest
 
 
