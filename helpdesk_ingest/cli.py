@@ -18,6 +18,7 @@ from helpdesk_ingest import __version__
 from helpdesk_ingest.cli_arguments import add_prune_arguments, add_quarantine_arguments
 from helpdesk_ingest.config import CONFIG_ENV_VAR, ConfigError, Settings, load_settings
 from helpdesk_ingest.logs import configure_logging, redactor
+from helpdesk_ingest.stopping import stop_on_signals
 from helpdesk_ingest.store.schema import SchemaNotReady
 
 if TYPE_CHECKING:
@@ -72,7 +73,8 @@ def _cmd_poll(settings: Settings, args: argparse.Namespace) -> int:
         if not mailboxes:
             raise ConfigError("mailboxes: no enabled mailbox is configured; nothing to poll")
         stop = threading.Event()
-        results = [runtime.poll(mailbox, stop) for mailbox in mailboxes]
+        with stop_on_signals(stop):
+            results = [runtime.drain(mailbox, stop) for mailbox in mailboxes]
     finally:
         runtime.close()
     return EXIT_OK if all(result.succeeded for result in results) else EXIT_FAILED
@@ -172,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     add("run", _cmd_run, "run the daemon: poll every mailbox on a schedule")
-    poll = add("poll", _cmd_poll, "one pass over every mailbox, then exit (1 if any failed)")
+    poll = add("poll", _cmd_poll, "drain every mailbox once, then exit (1 if any failed)")
     poll.add_argument("--mailbox", action="append", help="only this mailbox (repeatable)")
     add("migrate", _cmd_migrate, "bring the database schema up to date")
     add("check", _cmd_check, "test the mailbox logins, the database and the spool; changes nothing")

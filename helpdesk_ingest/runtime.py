@@ -83,6 +83,15 @@ class Runtime:
             )
             return PollResult(mailbox.name, "failed", error="database unavailable", exception=exc)
 
+    def drain(self, mailbox: MailboxSettings, stop: threading.Event | None = None) -> PollResult:
+        """Passes back to back while each stops at ``max_messages_per_poll`` with more messages
+        waiting (a backlog), as ``run`` does; the last pass's result. For ``poll``, which has no
+        next scheduled pass to leave the rest to."""
+        result = self.poll(mailbox, stop)
+        while result.more_waiting and not (stop is not None and stop.is_set()):
+            result = self.poll(mailbox, stop)
+        return result
+
     def observe(self, result: PollResult) -> float | None:
         """Count the pass in the metrics and the backoff; returns the pause before the next pass
         when it is not the regular interval: after a failure, or a backlog's next pass."""

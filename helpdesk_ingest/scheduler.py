@@ -9,17 +9,17 @@ QUITs, and the process exits 0.
 
 from __future__ import annotations
 
-import signal
+import contextlib
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from types import FrameType
 
 import structlog
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from helpdesk_ingest.poller import PollResult
+from helpdesk_ingest.stopping import stop_on_signals
 
 log = structlog.get_logger("helpdesk_ingest.scheduler")
 
@@ -60,8 +60,17 @@ def run_daemon(
 ) -> int:
     """Poll every mailbox every ``poll_interval_s`` until asked to stop; returns the exit code."""
     stop = stop or threading.Event()
-    if install_signal_handlers:
-        _install_stop_handlers(stop)
+    with stop_on_signals(stop) if install_signal_handlers else contextlib.nullcontext():
+        return _run_until_stopped(jobs, poll_interval_s, stop, after_poll, jitter_s)
+
+
+def _run_until_stopped(
+    jobs: Mapping[str, PollJob],
+    poll_interval_s: float,
+    stop: threading.Event,
+    after_poll: AfterPoll | None,
+    jitter_s: float,
+) -> int:
     scheduler = BackgroundScheduler(
         executors={"default": ThreadPoolExecutor(max_workers=max(1, len(jobs)))},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -98,12 +107,3 @@ def run_daemon(
     scheduler.shutdown(wait=True)
     log.info("daemon_stopped")
     return 0
-
-
-def _install_stop_handlers(stop: threading.Event) -> None:
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        log.info("stop_requested", signal=signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)

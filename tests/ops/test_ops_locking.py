@@ -82,11 +82,11 @@ def test_locked_mailbox_is_skipped_without_a_pop3_session(
         other.dispose()
 
 
-def _start_daemon(config: Path, log_path: Path) -> subprocess.Popen[bytes]:
+def _start_daemon(config: Path, log_path: Path, command: str = "run") -> subprocess.Popen[bytes]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("HELPDESK_")}
     with log_path.open("wb") as log_file:
         return subprocess.Popen(
-            [sys.executable, "-m", "helpdesk_ingest.cli", "--config", str(config), "run"],
+            [sys.executable, "-m", "helpdesk_ingest.cli", "--config", str(config), command],
             stdout=log_file,
             stderr=subprocess.STDOUT,
             env=env,

@@ -1,0 +1,91 @@
+"""`poll`, for cron: it drains a backlog in passes back to back, and a stop request ends it
+cleanly (the group in hand is stored and deleted, the session QUITs)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from helpdesk_ingest.cli import main
+from helpdesk_ingest.devserver.server import DevPop3Server
+from helpdesk_ingest.store.database import make_engine, make_sessionmaker
+from helpdesk_ingest.store.models import Article
+from tests.ops.conftest import customer_mail, mailbox_toml
+from tests.ops.test_ops_locking import _events, _start_daemon
+
+
+def stored_message_ids(sessions: sessionmaker[Session]) -> list[str]:
+    with sessions() as session:
+        return list(session.scalars(select(Article.message_id)))
+
+
+def test_poll_drains_a_backlog_in_passes_back_to_back(
+    config_file: Path,
+    sessions: sessionmaker[Session],
+    devserver: DevPop3Server,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for number in range(1, 6):
+        devserver.deliver(customer_mail(number))
+    config_file.write_text(
+        "max_messages_per_poll = 2\ncheckpoint_every = 2\n" + config_file.read_text()
+    )
+    assert main(["--config", str(config_file), "poll"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    finished = [event for event in events if event["event"] == "poll_finished"]
+    assert [(event["fetched"], event["more_waiting"]) for event in finished] == [
+        (2, True),
+        (2, True),
+        (1, False),
+    ]
+    assert devserver.messages() == []
+    assert sorted(stored_message_ids(sessions)) == sorted(
+        f"<ops-{number}@example.org>" for number in range(1, 6)
+    )
+
+
+def test_poll_stops_between_groups_on_sigterm_and_loses_nothing(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    total = 1000
+    with DevPop3Server([customer_mail(number) for number in range(total)]) as server:
+        config = tmp_path / "poll.toml"
+        config.write_text(
+            f'database_url = "{sqlite_url}"\nlog_format = "json"\nmigrate_on_start = true\n'
+            "max_messages_per_poll = 10\ncheckpoint_every = 10\ncommit_group_size = 5\n"
+            + mailbox_toml(server)
+        )
+        log_path = tmp_path / "poll.log"
+        process = _start_daemon(config, log_path, command="poll")
+        try:
+            deadline = time.monotonic() + 60
+            # The raw text: the line being written may be cut short.
+            while time.monotonic() < deadline and "poll_finished" not in log_path.read_text():
+                time.sleep(0.05)
+            process.send_signal(signal.SIGTERM)
+            exit_code = process.wait(timeout=60)
+        finally:
+            process.kill()
+        left = len(server.messages())
+    events = _events(log_path)
+    assert exit_code == 0
+    assert [event["signal"] for event in events if event["event"] == "stop_requested"] == [
+        "SIGTERM"
+    ]
+    engine = make_engine(sqlite_url)
+    try:
+        stored = stored_message_ids(make_sessionmaker(engine))
+    finally:
+        engine.dispose()
+    # Stopped before the end of the backlog; every message either stored once and gone from the
+    # server, or still there.
+    assert left > 0
+    assert max(Counter(stored).values()) == 1
+    assert len(stored) + left == total
