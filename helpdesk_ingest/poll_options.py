@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from helpdesk_ingest.parse_limits import ParseLimits
-from helpdesk_ingest.prepare import PrepareSettings
+from helpdesk_ingest.prepared import PrepareSettings
 from helpdesk_ingest.routing import RoutingRule
 from helpdesk_ingest.store.ingest import DEFAULT_POLICY, IngestPolicy
 

@@ -9,42 +9,13 @@ pipe: the daemon never holds a large message.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-from dataclasses import dataclass
 
-from helpdesk_ingest.hygiene.classify import Classification, classify
-from helpdesk_ingest.hygiene.settings import HygieneSettings
+from helpdesk_ingest.hygiene.classify import classify
 from helpdesk_ingest.message import Attachment, ParsedMessage, ParseFailure
-from helpdesk_ingest.parsing import ParseLimits, parse_message
+from helpdesk_ingest.parsing import parse_message
 from helpdesk_ingest.parsing.oversize import header_section
+from helpdesk_ingest.prepared import PreparedMessage, PrepareSettings, sha256_hex
 from helpdesk_ingest.spool import Content, SpooledBytes, in_memory, write_beside
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedMessage:
-    """One downloaded message, ready for the ingest transaction.
-
-    ``classification`` is None exactly when ``parsed`` is a ParseFailure: a message that could
-    not be parsed goes to quarantine and is never classified.
-    """
-
-    sha256: str
-    parsed: ParsedMessage | ParseFailure
-    classification: Classification | None
-
-
-@dataclass(frozen=True, slots=True)
-class PrepareSettings:
-    limits: ParseLimits
-    hygiene: HygieneSettings
-    # Attachments of a spooled message larger than this are written beside it.
-    spool_over_bytes: int = 1024 * 1024
-
-
-def sha256_hex(raw: Content) -> str:
-    if isinstance(raw, SpooledBytes):
-        return raw.sha256_hex()
-    return hashlib.sha256(raw).hexdigest()
 
 
 def prepare(content: Content, settings: PrepareSettings) -> PreparedMessage:
@@ -89,8 +60,3 @@ def _spooled(attachment: Attachment, message: SpooledBytes) -> Attachment:
     except OSError:
         # A full disk costs memory here, not the message: the bytes cross to the daemon.
         return attachment
-
-
-def prepare_failed(raw: Content, reason: str, detail: str) -> PreparedMessage:
-    """A message whose preparation could not even run (its worker died), for quarantine."""
-    return PreparedMessage(sha256_hex(raw), ParseFailure(reason, detail), None)

@@ -14,12 +14,12 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from helpdesk_ingest.hygiene.classify import classify
+from helpdesk_ingest.hygiene.verdict import Classification
 from helpdesk_ingest.message import ParseFailure
 from helpdesk_ingest.poll_options import PollOptions
-from helpdesk_ingest.prepare import PreparedMessage
+from helpdesk_ingest.prepared import PreparedMessage
 from helpdesk_ingest.routing import route
-from helpdesk_ingest.spool import Content, in_memory
+from helpdesk_ingest.spool import Content
 from helpdesk_ingest.store.attempts import record_failed_attempt
 from helpdesk_ingest.store.ingest import (
     IngestOutcome,
@@ -63,6 +63,13 @@ def store_prepared(
     return _store_in(session, mailbox, [(raw, prepared)], options)[0]
 
 
+def _verdict(prepared: PreparedMessage) -> Classification:
+    if prepared.classification is None:
+        # ``prepare`` classifies every message it parsed: this is a bug, not the message's fault.
+        raise TypeError(f"message {prepared.sha256[:12]} was parsed but never classified")
+    return prepared.classification
+
+
 def _stage(
     session: Session,
     mailbox: str,
@@ -94,8 +101,7 @@ def _stage(
         queue=options.queue,
         ticket_tag_pattern=options.ticket_tag_pattern,
         now=now,
-        classification=prepared.classification
-        or classify(in_memory(raw), parsed, options.policy.hygiene),
+        classification=_verdict(prepared),
         decision=route(options.routing_rules, mailbox, parsed),
         policy=options.policy,
         pending=pending,

@@ -25,7 +25,7 @@ import structlog
 
 from helpdesk_ingest.collector import freeze_loaded_objects
 from helpdesk_ingest.memory import return_large_buffers_to_the_system
-from helpdesk_ingest.prepare import PreparedMessage, PrepareSettings, prepare, prepare_failed
+from helpdesk_ingest.prepared import PreparedMessage, PrepareSettings, prepare_failed
 from helpdesk_ingest.spool import Content, size_of
 
 if TYPE_CHECKING:
@@ -50,8 +50,18 @@ def _worker_started(daemon_pid: int) -> None:
     threading.Thread(
         target=_exit_when_orphaned, args=(daemon_pid,), name="orphan-watch", daemon=True
     ).start()
-    # Importing this module has loaded the parser, which the worker keeps until it exits.
+    # The parser, loaded now rather than by the first message, and kept until the worker exits.
+    import helpdesk_ingest.prepare  # noqa: F401
+
     freeze_loaded_objects()
+
+
+def prepare_message(raw: Content, settings: PrepareSettings) -> PreparedMessage:
+    """The preparation, named here so that handing it to a worker does not load the parser in
+    the daemon: pickling a function imports the module it lives in."""
+    from helpdesk_ingest.prepare import prepare
+
+    return prepare(raw, settings)
 
 
 def _exit_when_orphaned(daemon_pid: int) -> None:
@@ -129,7 +139,7 @@ class InlinePreparer:
         pass
 
     def submit(self, raws: Sequence[Content]) -> Preparation:
-        return _Done([prepare(raw, self.settings) for raw in raws])
+        return _Done([prepare_message(raw, self.settings) for raw in raws])
 
     def close(self) -> None:
         pass
@@ -174,7 +184,7 @@ class WorkerPool:
     """A lazily started pool of ``workers`` processes; safe to share between poll threads."""
 
     def __init__(
-        self, settings: PrepareSettings, workers: int, task: PrepareTask = prepare
+        self, settings: PrepareSettings, workers: int, task: PrepareTask = prepare_message
     ) -> None:
         if workers < 1:
             raise ValueError(f"a worker pool needs at least one worker, not {workers}")

@@ -14,7 +14,8 @@ from helpdesk_ingest import prepare as prepare_module
 from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.parsing import ParseLimits
-from helpdesk_ingest.prepare import PrepareSettings, prepare, sha256_hex
+from helpdesk_ingest.prepare import prepare
+from helpdesk_ingest.prepared import PrepareSettings, sha256_hex
 from helpdesk_ingest.spool import Spool, SpooledBytes
 
 AUTO_REPLY_HEAD = (

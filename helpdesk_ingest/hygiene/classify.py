@@ -2,42 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
-from typing import Literal
 
 from helpdesk_ingest.hygiene.autoreply import auto_reply_flags
 from helpdesk_ingest.hygiene.bounce import Envelope, detect_bounce, reads_body
 from helpdesk_ingest.hygiene.settings import HygieneSettings
+from helpdesk_ingest.hygiene.verdict import CUSTOMER, Classification
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.parsing.feed import parse_in_pieces
 from helpdesk_ingest.parsing.oversize import header_section_size
-
-Kind = Literal["customer", "auto-reply", "bounce", "loop"]
-
-
-@dataclass(frozen=True, slots=True)
-class Classification:
-    """What kind of mail this is and why.
-
-    ``flags`` are short stable codes (``auto-submitted``, ``dsn``, ``own-address``…) stored on the
-    article. A loop (our own mail coming back) beats a bounce, which beats an auto-reply.
-    """
-
-    kind: Kind
-    flags: tuple[str, ...] = ()
-    failed_recipients: tuple[str, ...] = ()
-    dsn_status: str | None = None
-    original_message_id: str | None = None
-
-    @property
-    def automatic(self) -> bool:
-        return self.kind in {"auto-reply", "bounce"}
-
-
-CUSTOMER = Classification("customer")
 
 # The parts the classifier looks for (DSN, MDN, feedback report, returned message or headers)
 # have a content type that starts with one of these; so does a digest, whose parts are

@@ -14,8 +14,6 @@ import hmac
 import json
 from typing import Protocol
 
-from scramp import ScramClient, ScramException
-
 from helpdesk_ingest.pop3.errors import Pop3AuthError, Pop3ServerError
 from helpdesk_ingest.pop3.session import Pop3Session
 
@@ -103,6 +101,10 @@ class Scram:
     """SCRAM-SHA-1 or SCRAM-SHA-256 (RFC 5802, RFC 7677); the server must prove it knows the key."""
 
     def __init__(self, name: str, username: str, password: str) -> None:
+        # Loaded for a mailbox that logs in this way only: scramp loads asn1crypto, some tens of
+        # milliseconds of every start, before the parse workers are spawned.
+        from scramp import ScramClient
+
         self.name = name
         self._client = ScramClient([name], username, password)
         self._step = 0
@@ -112,6 +114,8 @@ class Scram:
         return str(self._client.get_client_first()).encode()
 
     def respond(self, challenge: bytes) -> bytes:
+        from scramp import ScramException
+
         self._step += 1
         try:
             if self._step == 1:

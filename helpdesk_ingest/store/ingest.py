@@ -15,8 +15,8 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from helpdesk_ingest.hygiene.classify import CUSTOMER, Classification
 from helpdesk_ingest.hygiene.settings import HygieneSettings
+from helpdesk_ingest.hygiene.verdict import CUSTOMER, Classification
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.routing.rules import NO_ROUTE, RouteDecision
 from helpdesk_ingest.spool import Content, size_of

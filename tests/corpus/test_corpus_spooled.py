@@ -10,7 +10,8 @@ import pytest
 from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.parsing import ParseLimits
-from helpdesk_ingest.prepare import PreparedMessage, PrepareSettings, prepare
+from helpdesk_ingest.prepare import prepare
+from helpdesk_ingest.prepared import PreparedMessage, PrepareSettings
 from helpdesk_ingest.spool import Spool, SpooledBytes, in_memory
 
 from .conformance import corpus_dir, manifest_rows

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from helpdesk_ingest.hygiene.classify import Classification, classify
+from helpdesk_ingest.hygiene.classify import classify
 from helpdesk_ingest.hygiene.settings import HygieneSettings
+from helpdesk_ingest.hygiene.verdict import Classification
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.parsing import parse_message
 from tests.hygiene.mails import dsn, mail, out_of_office

@@ -10,7 +10,7 @@ import time
 
 from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.parsing import ParseLimits
-from helpdesk_ingest.prepare import PrepareSettings
+from helpdesk_ingest.prepared import PrepareSettings
 from helpdesk_ingest.workers import WorkerPool
 from tests.workers.tasks import worker_pid
 

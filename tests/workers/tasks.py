@@ -5,7 +5,8 @@ from __future__ import annotations
 import gc
 import os
 
-from helpdesk_ingest.prepare import PreparedMessage, PrepareSettings, prepare
+from helpdesk_ingest.prepare import prepare
+from helpdesk_ingest.prepared import PreparedMessage, PrepareSettings
 
 CRASH = b"Subject: kills its worker\r\n\r\nbody\r\n"
 

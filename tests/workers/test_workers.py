@@ -19,7 +19,8 @@ from helpdesk_ingest import workers
 from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.message import ParsedMessage, ParseFailure
 from helpdesk_ingest.parsing import ParseLimits
-from helpdesk_ingest.prepare import PrepareSettings, prepare, sha256_hex
+from helpdesk_ingest.prepare import prepare
+from helpdesk_ingest.prepared import PrepareSettings, sha256_hex
 from helpdesk_ingest.workers import (
     BATCHES_PER_WORKER,
     InlinePreparer,
