@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk_ingest.cli import main
+from helpdesk_ingest.devserver.faults import Faults
 from helpdesk_ingest.devserver.server import DevPop3Server
 from helpdesk_ingest.store.database import make_engine, make_sessionmaker
 from helpdesk_ingest.store.models import Article
@@ -89,3 +90,40 @@ def test_poll_stops_between_groups_on_sigterm_and_loses_nothing(
     assert left > 0
     assert max(Counter(stored).values()) == 1
     assert len(stored) + left == total
+
+
+def test_a_second_stop_request_ends_a_pass_held_up_by_a_silent_server(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    messages = [customer_mail(1), customer_mail(2)]
+    # The server stops answering at the first RETR; the pass would wait read_timeout_s (10 s).
+    with DevPop3Server(messages, faults=Faults(stall_on_retr={1})) as server:
+        config = tmp_path / "poll.toml"
+        config.write_text(
+            f'database_url = "{sqlite_url}"\nlog_format = "json"\nmigrate_on_start = true\n'
+            + mailbox_toml(server)
+        )
+        log_path = tmp_path / "poll.log"
+        process = _start_daemon(config, log_path, command="poll")
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not any(
+                command.startswith("RETR") for command in server.commands_seen
+            ):
+                time.sleep(0.05)
+            process.send_signal(signal.SIGTERM)
+            time.sleep(1.0)
+            # The first request waits for the message in hand.
+            assert process.poll() is None
+            asked_twice = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            exit_code = process.wait(timeout=30)
+            waited_s = time.monotonic() - asked_twice
+        finally:
+            process.kill()
+        left = server.messages()
+    assert exit_code == 128 + signal.SIGTERM
+    assert waited_s < 5.0
+    events = [event["event"] for event in _events(log_path)]
+    assert events.index("stop_requested") < events.index("stop_forced")
+    assert left == messages
