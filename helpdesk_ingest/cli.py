@@ -74,7 +74,7 @@ def _cmd_poll(settings: Settings, args: argparse.Namespace) -> int:
             raise ConfigError("mailboxes: no enabled mailbox is configured; nothing to poll")
         stop = threading.Event()
         with stop_on_signals(stop):
-            results = [runtime.drain(mailbox, stop) for mailbox in mailboxes]
+            results = runtime.drain(mailboxes, stop)
     finally:
         runtime.close()
     return EXIT_OK if all(result.succeeded for result in results) else EXIT_FAILED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -83,14 +84,21 @@ class Runtime:
             )
             return PollResult(mailbox.name, "failed", error="database unavailable", exception=exc)
 
-    def drain(self, mailbox: MailboxSettings, stop: threading.Event | None = None) -> PollResult:
-        """Passes back to back while each stops at ``max_messages_per_poll`` with more messages
-        waiting (a backlog), as ``run`` does; the last pass's result. For ``poll``, which has no
-        next scheduled pass to leave the rest to."""
-        result = self.poll(mailbox, stop)
-        while result.more_waiting and not (stop is not None and stop.is_set()):
-            result = self.poll(mailbox, stop)
-        return result
+    def drain(
+        self, mailboxes: Sequence[MailboxSettings], stop: threading.Event | None = None
+    ) -> list[PollResult]:
+        """A pass over each mailbox, then another over those whose pass stopped at
+        ``max_messages_per_poll`` with more messages waiting, until none is left with a backlog;
+        each mailbox's last result, in order. For ``poll``, which has no next scheduled pass to
+        leave the rest to. Round by round, so that one mailbox's backlog does not hold up the
+        others' new mail."""
+        last: dict[str, PollResult] = {}
+        waiting = list(mailboxes)
+        while waiting and not (stop is not None and stop.is_set()):
+            rounds = [(mailbox, self.poll(mailbox, stop)) for mailbox in waiting]
+            last.update((mailbox.name, result) for mailbox, result in rounds)
+            waiting = [mailbox for mailbox, result in rounds if result.more_waiting]
+        return [last[mailbox.name] for mailbox in mailboxes if mailbox.name in last]
 
     def observe(self, result: PollResult) -> float | None:
         """Count the pass in the metrics and the backoff; returns the pause before the next pass

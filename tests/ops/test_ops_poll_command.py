@@ -52,6 +52,33 @@ def test_poll_drains_a_backlog_in_passes_back_to_back(
     )
 
 
+def test_poll_drains_several_backlogs_round_by_round(
+    tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # One mailbox's backlog must not hold up another's new mail until it is all drained.
+    with DevPop3Server() as first, DevPop3Server() as second:
+        for number in range(1, 4):
+            first.deliver(customer_mail(number))
+            second.deliver(customer_mail(100 + number))
+        config = tmp_path / "poll.toml"
+        config.write_text(
+            f'database_url = "{sqlite_url}"\nlog_format = "json"\nmigrate_on_start = true\n'
+            "max_messages_per_poll = 2\n"
+            + mailbox_toml(first, "first")
+            + mailbox_toml(second, "second")
+        )
+        assert main(["--config", str(config), "poll"]) == 0
+        assert (first.messages(), second.messages()) == ([], [])
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    finished = [event for event in events if event["event"] == "poll_finished"]
+    assert [(event["mailbox"], event["fetched"]) for event in finished] == [
+        ("first", 2),
+        ("second", 2),
+        ("first", 1),
+        ("second", 1),
+    ]
+
+
 def test_poll_stops_between_groups_on_sigterm_and_loses_nothing(
     sqlite_url: str, tmp_path: Path
 ) -> None:
