@@ -10,6 +10,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
+# libpq's connection parameters, unless the URL sets its own. Without a connect timeout, a
+# PostgreSQL that does not answer (its host gone, its server stopped) holds a pass, and a request
+# to stop, as long as the kernel retries, or for good once the TCP connection is up; keepalives
+# notice a peer gone while a statement waits for it (the kernel's default is two hours).
+POSTGRESQL_CONNECTION_DEFAULTS = {
+    "connect_timeout": "10",
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+}
+
 
 def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -40,6 +51,8 @@ def make_engine(database_url: str) -> Engine:
     if url.drivername == "postgresql":
         # psycopg 3 is the driver this package installs; SQLAlchemy would default to psycopg2.
         url = url.set(drivername="postgresql+psycopg")
+    defaults = {k: v for k, v in POSTGRESQL_CONNECTION_DEFAULTS.items() if k not in url.query}
+    url = url.update_query_dict(defaults)
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 

@@ -1,7 +1,12 @@
-"""Engine set-up: SQLite pragmas, the database directory, aware timestamps on every dialect."""
+"""Engine set-up: SQLite pragmas, the database directory, PostgreSQL's connection limits, aware
+timestamps on every dialect."""
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -10,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
+from helpdesk_ingest.store import database
 from helpdesk_ingest.store.database import make_engine
 from helpdesk_ingest.store.models import PollRun
 
@@ -64,3 +70,53 @@ def test_database_errors_do_not_quote_mail_contents(tmp_path: Path) -> None:
     finally:
         engine.dispose()
     assert "secret body" not in str(caught.value)
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A loopback port that takes TCP connections and never answers, as a stopped server does."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield int(listener.getsockname()[1])
+
+
+def test_a_postgresql_that_does_not_answer_fails_the_connection_in_time(
+    silent_server: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # psycopg's shortest connect timeout is 2 s; the default, 10 s, would only slow the test.
+    limits = {**database.POSTGRESQL_CONNECTION_DEFAULTS, "connect_timeout": "2"}
+    monkeypatch.setattr(database, "POSTGRESQL_CONNECTION_DEFAULTS", limits)
+    engine = make_engine(f"postgresql://postgres@127.0.0.1:{silent_server}/test")
+    errors: list[Exception] = []
+
+    def connect() -> None:
+        try:
+            engine.connect()
+        except Exception as exc:
+            errors.append(exc)
+
+    # In a thread, so that a connection waiting for good fails the test instead of hanging it.
+    attempt = threading.Thread(target=connect, daemon=True)
+    started = time.monotonic()
+    attempt.start()
+    attempt.join(timeout=15)
+    waited_s = time.monotonic() - started
+    assert not attempt.is_alive(), "still waiting for a server that does not answer"
+    engine.dispose()
+    assert len(errors) == 1
+    assert isinstance(errors[0], SQLAlchemyError)
+    assert "timeout" in str(errors[0])
+    assert waited_s < 8.0
+
+
+def test_postgresql_connection_limits_are_defaults_the_url_may_override() -> None:
+    engine = make_engine("postgresql://u@127.0.0.1/db?connect_timeout=3&application_name=desk")
+    try:
+        assert dict(engine.url.query) == {
+            **database.POSTGRESQL_CONNECTION_DEFAULTS,
+            "connect_timeout": "3",
+            "application_name": "desk",
+        }
+    finally:
+        engine.dispose()
