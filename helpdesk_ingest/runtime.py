@@ -92,12 +92,18 @@ class Runtime:
         each mailbox's last result, in order. For ``poll``, which has no next scheduled pass to
         leave the rest to. Round by round, so that one mailbox's backlog does not hold up the
         others' new mail."""
+        stop = stop or threading.Event()
         last: dict[str, PollResult] = {}
         waiting = list(mailboxes)
-        while waiting and not (stop is not None and stop.is_set()):
-            rounds = [(mailbox, self.poll(mailbox, stop)) for mailbox in waiting]
-            last.update((mailbox.name, result) for mailbox, result in rounds)
-            waiting = [mailbox for mailbox, result in rounds if result.more_waiting]
+        while waiting and not stop.is_set():
+            backlogs = []
+            for mailbox in waiting:
+                if stop.is_set():
+                    break
+                last[mailbox.name] = result = self.poll(mailbox, stop)
+                if result.more_waiting:
+                    backlogs.append(mailbox)
+            waiting = backlogs
         return [last[mailbox.name] for mailbox in mailboxes if mailbox.name in last]
 
     def observe(self, result: PollResult) -> float | None:

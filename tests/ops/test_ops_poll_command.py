@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk_ingest.cli import main
+from helpdesk_ingest.config import MailboxSettings, Settings
 from helpdesk_ingest.devserver.faults import Faults
 from helpdesk_ingest.devserver.server import DevPop3Server
+from helpdesk_ingest.poller import PollResult
+from helpdesk_ingest.runtime import Runtime
 from helpdesk_ingest.store.database import make_engine, make_sessionmaker
 from helpdesk_ingest.store.models import Article
 from tests.ops.conftest import customer_mail, mailbox_toml
@@ -154,3 +159,50 @@ def test_a_second_stop_request_ends_a_pass_held_up_by_a_silent_server(
     events = [event["event"] for event in _events(log_path)]
     assert events.index("stop_requested") < events.index("stop_forced")
     assert left == messages
+
+
+def _scripted_runtime(
+    monkeypatch: pytest.MonkeyPatch, backlogs: dict[str, int], stop_after: int | None = None
+) -> tuple[Runtime, list[str], threading.Event]:
+    """A runtime whose passes only report: a mailbox has ``backlogs[name]`` more passes to go."""
+    calls: list[str] = []
+    stop = threading.Event()
+
+    def scripted_pass(
+        self: Runtime, mailbox: MailboxSettings, stop_flag: threading.Event | None = None
+    ) -> PollResult:
+        calls.append(mailbox.name)
+        if stop_after is not None and len(calls) == stop_after:
+            stop.set()
+        backlogs[mailbox.name] -= 1
+        return PollResult(mailbox.name, "ok", more_waiting=backlogs[mailbox.name] > 0)
+
+    monkeypatch.setattr(Runtime, "poll", scripted_pass)
+    settings = Settings(
+        mailboxes=[
+            MailboxSettings(name=name, host="127.0.0.1", username="u", password=SecretStr("p"))
+            for name in backlogs
+        ]
+    )
+    engine = make_engine("sqlite://")
+    return Runtime(settings, engine, make_sessionmaker(engine)), calls, stop
+
+
+def test_drain_goes_round_by_round_until_no_backlog_is_left(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    runtime, calls, stop = _scripted_runtime(monkeypatch, {"a": 3, "b": 1, "c": 2})
+    results = runtime.drain(runtime.settings.mailboxes, stop)
+    assert calls == ["a", "b", "c", "a", "c", "a"]
+    assert [(result.mailbox, result.more_waiting) for result in results] == [
+        ("a", False),
+        ("b", False),
+        ("c", False),
+    ]
+
+
+def test_drain_starts_no_pass_once_asked_to_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime, calls, stop = _scripted_runtime(monkeypatch, {"a": 3, "b": 3}, stop_after=1)
+    results = runtime.drain(runtime.settings.mailboxes, stop)
+    assert calls == ["a"]
+    assert [result.mailbox for result in results] == ["a"]
