@@ -35,8 +35,9 @@ log = structlog.get_logger("helpdesk_ingest.backoff")
 class BackoffPolicy:
     base_s: float = 30.0
     max_s: float = 900.0
-    # The longest pause after a pass that failed at the database: the poll interval.
-    database_max_s: float = 60.0
+    # The longest pause after a pass that failed at the database; the daemon's is its poll
+    # interval (runtime.backoff_policy). None: no shorter than after any other failure.
+    database_max_s: float | None = None
 
     def delay_s(self, failures: int, rng: random.Random, *, max_s: float | None = None) -> float:
         """The pause after ``failures`` (≥ 1) failures in a row, at most ``max_s`` if given."""
