@@ -122,19 +122,26 @@ def test_the_failing_event_names_the_kind_and_the_reason() -> None:
     ]
 
 
+def runtime_on(
+    database_url: str, server: DevPop3Server, tmp_path: Path, settings_toml: str
+) -> Runtime:
+    """A runtime whose database may be away: built as the daemon builds its own, less the
+    start-up's schema check, which would stop the daemon instead."""
+    config = tmp_path / "c.toml"
+    config.write_text(f'database_url = "{database_url}"\n' + settings_toml + mailbox_toml(server))
+    settings = load_settings(config)
+    engine = make_engine(database_url)
+    failures = FailureTracker(policy=backoff_policy(settings), rng=random.Random(1))
+    return Runtime(settings, engine, make_sessionmaker(engine), failures=failures)
+
+
 def runtime_for(
     server: DevPop3Server, sqlite_url: str, tmp_path: Path, settings_toml: str = ""
 ) -> Runtime:
-    config = tmp_path / "c.toml"
-    config.write_text(
-        f'database_url = "{sqlite_url}"\nbackoff_base_s = 2\nbackoff_max_s = 10\n'
-        + settings_toml
-        + mailbox_toml(server)
-    )
-    settings = load_settings(config)
-    engine = make_engine(sqlite_url)
-    upgrade_to_head(engine)
-    return Runtime(settings, engine, make_sessionmaker(engine), failures=tracker())
+    backoff = "backoff_base_s = 2\nbackoff_max_s = 10\n"
+    runtime = runtime_on(sqlite_url, server, tmp_path, backoff + settings_toml)
+    upgrade_to_head(runtime.engine)
+    return runtime
 
 
 def one_pass(
@@ -202,19 +209,6 @@ def _closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _runtime_on(
-    database_url: str, server: DevPop3Server, tmp_path: Path, settings_toml: str
-) -> Runtime:
-    """A runtime whose database may be away: built as the daemon builds its own, less the
-    start-up's schema check, which would stop the daemon instead."""
-    config = tmp_path / "c.toml"
-    config.write_text(f'database_url = "{database_url}"\n' + settings_toml + mailbox_toml(server))
-    settings = load_settings(config)
-    engine = make_engine(database_url)
-    failures = FailureTracker(policy=backoff_policy(settings), rng=random.Random(1))
-    return Runtime(settings, engine, make_sessionmaker(engine), failures=failures)
-
-
 OUTAGE_SETTINGS = "poll_interval_s = 4\nbackoff_base_s = 2\nbackoff_max_s = 600\n"
 
 
@@ -225,7 +219,7 @@ def test_a_database_outage_is_retried_within_the_poll_interval_until_it_returns(
     volume = tmp_path / "volume"
     database_url = f"sqlite:///{volume / 'helpdesk.db'}"
     with DevPop3Server([customer_mail(1)]) as server:
-        runtime = _runtime_on(database_url, server, tmp_path, OUTAGE_SETTINGS)
+        runtime = runtime_on(database_url, server, tmp_path, OUTAGE_SETTINGS)
         # The database's volume goes away under the daemon: SQLite cannot open its file.
         volume.rmdir()
         mailbox = runtime.settings.mailbox("support")
@@ -252,7 +246,7 @@ def test_a_database_outage_is_retried_within_the_poll_interval_until_it_returns(
 def test_an_unreachable_postgresql_is_retried_within_the_poll_interval(tmp_path: Path) -> None:
     database_url = f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/test"
     with DevPop3Server([customer_mail(1)]) as server:
-        runtime = _runtime_on(database_url, server, tmp_path, OUTAGE_SETTINGS)
+        runtime = runtime_on(database_url, server, tmp_path, OUTAGE_SETTINGS)
         mailbox = runtime.settings.mailbox("support")
         try:
             results = [runtime.poll(mailbox) for _ in range(6)]
