@@ -37,4 +37,6 @@ class PollOptions:
     spool_dir: Path | None = None
 
     def prepare_settings(self) -> PrepareSettings:
-        return PrepareSettings(self.parse_limits, self.policy.hygiene, self.spool_over_bytes)
+        return PrepareSettings(
+            self.parse_limits, self.policy.hygiene.own_mail(), self.spool_over_bytes
+        )

@@ -33,7 +33,7 @@ def prepare(content: Content, settings: PrepareSettings) -> PreparedMessage:
         # to parse is judged by its headers.
         raw = header_section(raw, settings.limits.max_header_bytes)
     try:
-        classification = classify(raw, parsed, settings.hygiene)
+        classification = classify(raw, parsed, settings.own_mail)
     except Exception as exc:
         # The classifier is a reading of the message like the parser: its failure is the
         # message's, kept in quarantine with the reason, not an error of the daemon.

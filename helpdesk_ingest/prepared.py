@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from helpdesk_ingest.hygiene.settings import HygieneSettings
+from helpdesk_ingest.hygiene.own_mail import OwnMail
 from helpdesk_ingest.hygiene.verdict import Classification
 from helpdesk_ingest.message import ParsedMessage, ParseFailure
 from helpdesk_ingest.parse_limits import ParseLimits
@@ -32,7 +32,7 @@ class PreparedMessage:
 @dataclass(frozen=True, slots=True)
 class PrepareSettings:
     limits: ParseLimits
-    hygiene: HygieneSettings
+    own_mail: OwnMail
     # Attachments of a spooled message larger than this are written beside it.
     spool_over_bytes: int = 1024 * 1024
 

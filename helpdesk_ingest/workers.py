@@ -273,6 +273,8 @@ def preparer_for(settings: Settings) -> Preparer:
     """The preparer ``settings`` ask for (``parse_workers``), not started yet."""
     workers = settings.parse_workers
     return make_preparer(
-        PrepareSettings(settings.parse_limits, settings.hygiene, settings.spool_over_bytes),
+        PrepareSettings(
+            settings.parse_limits, settings.hygiene.own_mail(), settings.spool_over_bytes
+        ),
         default_worker_count() if workers is None else workers,
     )

@@ -31,7 +31,7 @@ AUTO_REPLY_HEAD = (
 def test_an_oversized_message_is_classified_by_its_headers() -> None:
     raw = AUTO_REPLY_HEAD + b"I am away.\r\n" * 1000
     limits = ParseLimits(max_message_bytes=4096)
-    prepared = prepare(raw, PrepareSettings(limits, HygieneSettings()))
+    prepared = prepare(raw, PrepareSettings(limits, HygieneSettings().own_mail()))
     assert prepared.sha256 == sha256_hex(raw)
     assert isinstance(prepared.parsed, ParsedMessage)
     assert "over-size-limit" in prepared.parsed.defects
@@ -41,7 +41,7 @@ def test_an_oversized_message_is_classified_by_its_headers() -> None:
 
 def test_a_message_within_limits_is_classified_whole() -> None:
     raw = AUTO_REPLY_HEAD + b"I am away.\r\n"
-    prepared = prepare(raw, PrepareSettings(ParseLimits(), HygieneSettings()))
+    prepared = prepare(raw, PrepareSettings(ParseLimits(), HygieneSettings().own_mail()))
     assert isinstance(prepared.parsed, ParsedMessage)
     assert "over-size-limit" not in prepared.parsed.defects
     assert prepared.classification is not None
@@ -63,7 +63,9 @@ def test_a_spooled_message_is_read_from_its_file_and_its_large_attachment_spoole
     raw = message.as_bytes()
     with Spool(tmp_path) as spool:
         spooled = spool.write(raw)
-        settings = PrepareSettings(ParseLimits(), HygieneSettings(), spool_over_bytes=64 * 1024)
+        settings = PrepareSettings(
+            ParseLimits(), HygieneSettings().own_mail(), spool_over_bytes=64 * 1024
+        )
         prepared = prepare(spooled, settings)
         assert prepared.sha256 == sha256_hex(raw) == sha256_hex(spooled)
         assert isinstance(prepared.parsed, ParsedMessage)
@@ -88,7 +90,9 @@ def test_an_attachment_that_cannot_be_spooled_stays_in_memory(
     message.attach(MIMEText("see the dump"))
     message.attach(MIMEApplication(b"x" * 100_000, Name="dump.bin"))
     with Spool(tmp_path) as spool:
-        settings = PrepareSettings(ParseLimits(), HygieneSettings(), spool_over_bytes=64 * 1024)
+        settings = PrepareSettings(
+            ParseLimits(), HygieneSettings().own_mail(), spool_over_bytes=64 * 1024
+        )
         prepared = prepare(spool.write(message.as_bytes()), settings)
     assert isinstance(prepared.parsed, ParsedMessage)
     (attachment,) = prepared.parsed.attachments

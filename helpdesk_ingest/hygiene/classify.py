@@ -8,7 +8,7 @@ from email.policy import compat32
 
 from helpdesk_ingest.hygiene.autoreply import auto_reply_flags
 from helpdesk_ingest.hygiene.bounce import Envelope, detect_bounce, reads_body
-from helpdesk_ingest.hygiene.settings import HygieneSettings
+from helpdesk_ingest.hygiene.own_mail import OwnMail
 from helpdesk_ingest.hygiene.verdict import CUSTOMER, Classification
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.parsing.feed import parse_in_pieces
@@ -31,17 +31,17 @@ def _top_headers(raw: bytes) -> Message:
     return BytesParser(policy=compat32).parsebytes(raw[: header_section_size(raw)], True)
 
 
-def _loop_flags(parsed: ParsedMessage, settings: HygieneSettings) -> tuple[str, ...]:
+def _loop_flags(parsed: ParsedMessage, own_mail: OwnMail) -> tuple[str, ...]:
     flags = []
     sender = parsed.from_address.email.strip().lower() if parsed.from_address else ""
-    if sender and sender in settings.own_address_set():
+    if sender and sender in own_mail.addresses:
         flags.append("own-address")
-    if parsed.header(settings.loop_header) is not None:
+    if parsed.header(own_mail.loop_header) is not None:
         flags.append("own-loop-header")
     return tuple(flags)
 
 
-def classify(raw: bytes, parsed: ParsedMessage, settings: HygieneSettings) -> Classification:
+def classify(raw: bytes, parsed: ParsedMessage, own_mail: OwnMail) -> Classification:
     """Pure: the raw bytes and their parse in, a verdict out."""
     # The parser's value has no MIME tree; report parts and DSN fields need one. Parsing the
     # whole message again costs more than all the rest of the classifier, so a message without
@@ -50,7 +50,7 @@ def classify(raw: bytes, parsed: ParsedMessage, settings: HygieneSettings) -> Cl
     whole = _may_hold_report(raw)
     message = parse_in_pieces(raw, compat32) if whole else _top_headers(raw)
     auto_flags = auto_reply_flags(parsed, message)
-    loop_flags = _loop_flags(parsed, settings)
+    loop_flags = _loop_flags(parsed, own_mail)
     if loop_flags:
         return Classification("loop", (*loop_flags, *auto_flags))
     envelope = Envelope(

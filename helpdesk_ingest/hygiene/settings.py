@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DEFAULT_LOOP_HEADER = "X-Helpdesk-Loop"
+from helpdesk_ingest.hygiene.own_mail import DEFAULT_LOOP_HEADER, OwnMail
 
 
 class SlidingWindow(BaseModel):
@@ -65,5 +65,7 @@ class HygieneSettings(BaseModel):
     )
     rate_limits: RateLimits = Field(default_factory=RateLimits, description="Storm protection.")
 
-    def own_address_set(self) -> frozenset[str]:
-        return frozenset(address.strip().lower() for address in self.own_addresses)
+    def own_mail(self) -> OwnMail:
+        """What the classifier needs of these settings to tell the helpdesk's own mail."""
+        addresses = frozenset(address.strip().lower() for address in self.own_addresses)
+        return OwnMail(addresses, self.loop_header)

@@ -23,7 +23,7 @@ if not (CORPUS / "manifest.jsonl").is_file():
     pytest.skip(f"no conformance corpus at {CORPUS}", allow_module_level=True)
 
 # Every attachment goes to the spool, however small, so each corpus file exercises that path.
-SETTINGS = PrepareSettings(ParseLimits(), HygieneSettings(), spool_over_bytes=0)
+SETTINGS = PrepareSettings(ParseLimits(), HygieneSettings().own_mail(), spool_over_bytes=0)
 
 
 def read_back(prepared: PreparedMessage) -> PreparedMessage:

@@ -5,19 +5,20 @@ from __future__ import annotations
 import pytest
 
 from helpdesk_ingest.hygiene.classify import classify
+from helpdesk_ingest.hygiene.own_mail import OwnMail
 from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.hygiene.verdict import Classification
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.parsing import parse_message
 from tests.hygiene.mails import dsn, mail, out_of_office
 
-SETTINGS = HygieneSettings(own_addresses=["Support@Example.com"])
+OWN_MAIL = HygieneSettings(own_addresses=["Support@Example.com"]).own_mail()
 
 
-def classified(raw: bytes, settings: HygieneSettings = SETTINGS) -> Classification:
+def classified(raw: bytes, own_mail: OwnMail = OWN_MAIL) -> Classification:
     parsed = parse_message(raw)
     assert isinstance(parsed, ParsedMessage)
-    return classify(raw, parsed, settings)
+    return classify(raw, parsed, own_mail)
 
 
 def test_a_customer_mail_is_a_customer_mail() -> None:

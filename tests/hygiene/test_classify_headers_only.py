@@ -27,7 +27,7 @@ from tests.parsing.mutations import mutated
 # The module, not the function the package exports under the same name.
 classify_module = importlib.import_module("helpdesk_ingest.hygiene.classify")
 
-SETTINGS = HygieneSettings(own_addresses=["support@example.com"])
+OWN_MAIL = HygieneSettings(own_addresses=["support@example.com"]).own_mail()
 REPORT_TYPES = {
     "message/delivery-status",
     "message/global-delivery-status",
@@ -91,9 +91,9 @@ def test_the_verdict_is_the_one_of_the_whole_parse(raw: bytes) -> None:
     assume(isinstance(parsed, ParsedMessage))
     assert isinstance(parsed, ParsedMessage)
     with mock.patch.object(classify_module, "_may_hold_report", return_value=True):
-        expected = classify(raw, parsed, SETTINGS)
+        expected = classify(raw, parsed, OWN_MAIL)
 
-    assert classify(raw, parsed, SETTINGS) == expected
+    assert classify(raw, parsed, OWN_MAIL) == expected
 
 
 @TIGHT
@@ -118,7 +118,7 @@ def test_a_message_taken_for_one_without_reports_has_no_report_part(raw: bytes) 
 def test_a_customer_mail_is_not_parsed_again() -> None:
     raw = messages.ALTERNATIVE
     with mock.patch.object(classify_module, "parse_in_pieces", wraps=parse_in_pieces) as whole:
-        verdict = classify(raw, _parsed(raw), SETTINGS)
+        verdict = classify(raw, _parsed(raw), OWN_MAIL)
 
     assert verdict.kind == "customer"
     whole.assert_not_called()
@@ -127,7 +127,7 @@ def test_a_customer_mail_is_not_parsed_again() -> None:
 def test_a_plain_bounce_is_parsed_whole_for_the_bounce_detectors() -> None:
     raw = mail(sender="MAILER-DAEMON@mx.example.net", body="<bob@example.net>: unknown user")
     with mock.patch.object(classify_module, "parse_in_pieces", wraps=parse_in_pieces) as whole:
-        verdict = classify(raw, _parsed(raw), SETTINGS)
+        verdict = classify(raw, _parsed(raw), OWN_MAIL)
 
     assert verdict.kind == "bounce"
     whole.assert_called_once()
@@ -136,7 +136,7 @@ def test_a_plain_bounce_is_parsed_whole_for_the_bounce_detectors() -> None:
 def test_a_report_is_parsed_whole() -> None:
     raw = dsn()
     with mock.patch.object(classify_module, "parse_in_pieces", wraps=parse_in_pieces) as whole:
-        verdict = classify(raw, _parsed(raw), SETTINGS)
+        verdict = classify(raw, _parsed(raw), OWN_MAIL)
 
     assert verdict.kind == "bounce"
     whole.assert_called_once()

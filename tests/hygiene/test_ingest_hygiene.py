@@ -56,7 +56,7 @@ def ingest(
         queue="support",
         ticket_tag_pattern=TAG,
         now=now,
-        classification=classify(raw, parsed, policy.hygiene),
+        classification=classify(raw, parsed, policy.hygiene.own_mail()),
         decision=decision or RouteDecision(),
         policy=policy,
     )

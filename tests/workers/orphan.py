@@ -15,7 +15,9 @@ from helpdesk_ingest.workers import WorkerPool
 from tests.workers.tasks import worker_pid
 
 if __name__ == "__main__":
-    pool = WorkerPool(PrepareSettings(ParseLimits(), HygieneSettings()), 2, task=worker_pid)
+    pool = WorkerPool(
+        PrepareSettings(ParseLimits(), HygieneSettings().own_mail()), 2, task=worker_pid
+    )
     prepared = pool.submit([b"Subject: a\r\n\r\nx\r\n"] * 8).results()
     print("PIDS", " ".join(sorted({message.sha256 for message in prepared})), flush=True)
     sys.stdout.close()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 
 from helpdesk_ingest.prepare import prepare
 from helpdesk_ingest.prepared import PreparedMessage, PrepareSettings
 
 CRASH = b"Subject: kills its worker\r\n\r\nbody\r\n"
+SETTINGS_LIBRARIES = ("pydantic", "pydantic_core", "pydantic_settings")
 
 
 def prepare_or_die(raw: bytes, settings: PrepareSettings) -> PreparedMessage:
@@ -28,3 +30,10 @@ def frozen_objects(raw: bytes, settings: PrepareSettings) -> PreparedMessage:
     """The real task, with the number of objects the worker froze at start as the subject."""
     prepared = prepare(raw, settings)
     return PreparedMessage(str(gc.get_freeze_count()), prepared.parsed, prepared.classification)
+
+
+def settings_libraries_loaded(raw: bytes, settings: PrepareSettings) -> PreparedMessage:
+    """The real task, with the settings' validation modules the worker holds as the subject."""
+    prepared = prepare(raw, settings)
+    loaded = sorted(name for name in sys.modules if name.split(".")[0] in SETTINGS_LIBRARIES)
+    return PreparedMessage(" ".join(loaded), prepared.parsed, prepared.classification)
