@@ -7,29 +7,34 @@ while the daemon is busy storing, workers fed one message at a time sat waiting 
 one. Results come back in the order the messages were handed in. A worker that dies (a
 crash in a C extension, the OOM killer) costs no message: the pool is rebuilt, the messages it
 held are prepared again one at a time, and one that kills its worker twice is quarantined.
+
+This is the daemon's side; what runs inside a worker is in ``worker_process``.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
-from helpdesk_ingest.collector import freeze_loaded_objects
-from helpdesk_ingest.memory import return_large_buffers_to_the_system
 from helpdesk_ingest.prepared import PreparedMessage, PrepareSettings, prepare_failed
 from helpdesk_ingest.spool import Content, size_of
+from helpdesk_ingest.worker_process import (
+    PrepareTask,
+    prepare_batch,
+    prepare_message,
+    ready,
+    worker_started,
+)
 
 if TYPE_CHECKING:
-    # Only named: the workers import this module and never load the settings code.
+    # Only named: the pool loads no settings code (a program may start it before reading them).
     from helpdesk_ingest.config import Settings
 
 log = structlog.get_logger("helpdesk_ingest.workers")
@@ -38,43 +43,6 @@ log = structlog.get_logger("helpdesk_ingest.workers")
 # HTTP listener), and a fork copies their locks in whatever state they are in. Spawned, they
 # are the daemon's own children, which lets them notice when it dies.
 _START_METHOD = "spawn"
-# How often a worker checks that the daemon that started it is still alive.
-ORPHAN_CHECK_S = 0.5
-
-
-def _worker_started(daemon_pid: int) -> None:
-    # Ctrl-C reaches every process of the terminal's group; the daemon alone decides what it
-    # means, and stops its workers itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    return_large_buffers_to_the_system()
-    threading.Thread(
-        target=_exit_when_orphaned, args=(daemon_pid,), name="orphan-watch", daemon=True
-    ).start()
-    # The parser, loaded now rather than by the first message, and kept until the worker exits.
-    import helpdesk_ingest.prepare  # noqa: F401
-
-    freeze_loaded_objects()
-
-
-def prepare_message(raw: Content, settings: PrepareSettings) -> PreparedMessage:
-    """The preparation, named here so that handing it to a worker does not load the parser in
-    the daemon: pickling a function imports the module it lives in."""
-    from helpdesk_ingest.prepare import prepare
-
-    return prepare(raw, settings)
-
-
-def _exit_when_orphaned(daemon_pid: int) -> None:
-    # A daemon killed outright (SIGKILL, the OOM killer) cannot stop its workers; they would
-    # linger holding its log pipes. Orphaned, a worker is re-parented, and exits.
-    while os.getppid() == daemon_pid:
-        time.sleep(ORPHAN_CHECK_S)
-    os._exit(0)
-
-
-def _ready() -> None:
-    """A task that does nothing: receiving it has made the worker start and import this module
-    (and with it the parser)."""
 
 
 def default_worker_count() -> int:
@@ -82,18 +50,9 @@ def default_worker_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-PrepareTask = Callable[[Content, PrepareSettings], PreparedMessage]
-
 # A group is cut into this many batches per worker: more than one, so a worker that drew a
 # batch of large messages does not leave the others idle at the end of the group.
 BATCHES_PER_WORKER = 2
-
-
-def prepare_batch(
-    task: PrepareTask, raws: Sequence[Content], settings: PrepareSettings
-) -> list[PreparedMessage]:
-    """Run in a worker: ``task`` for each message of a batch."""
-    return [task(raw, settings) for raw in raws]
 
 
 def batches(count: int, workers: int) -> list[range]:
@@ -205,7 +164,7 @@ class WorkerPool:
         if not started:
             executor = self._running()
             for _ in range(self.workers):
-                executor.submit(_ready)
+                executor.submit(ready)
 
     def _running(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -213,7 +172,7 @@ class WorkerPool:
                 self._executor = ProcessPoolExecutor(
                     self.workers,
                     mp_context=multiprocessing.get_context(_START_METHOD),
-                    initializer=_worker_started,
+                    initializer=worker_started,
                     initargs=(os.getpid(),),
                 )
                 log.debug("workers_started", workers=self.workers)

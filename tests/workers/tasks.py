@@ -10,7 +10,8 @@ from helpdesk_ingest.prepare import prepare
 from helpdesk_ingest.prepared import PreparedMessage, PrepareSettings
 
 CRASH = b"Subject: kills its worker\r\n\r\nbody\r\n"
-SETTINGS_LIBRARIES = ("pydantic", "pydantic_core", "pydantic_settings")
+# Libraries the daemon loads and a worker has no use for.
+DAEMON_LIBRARIES = ("pydantic", "pydantic_core", "pydantic_settings", "structlog", "sqlalchemy")
 
 
 def prepare_or_die(raw: bytes, settings: PrepareSettings) -> PreparedMessage:
@@ -32,8 +33,8 @@ def frozen_objects(raw: bytes, settings: PrepareSettings) -> PreparedMessage:
     return PreparedMessage(str(gc.get_freeze_count()), prepared.parsed, prepared.classification)
 
 
-def settings_libraries_loaded(raw: bytes, settings: PrepareSettings) -> PreparedMessage:
-    """The real task, with the settings' validation modules the worker holds as the subject."""
+def daemon_libraries_loaded(raw: bytes, settings: PrepareSettings) -> PreparedMessage:
+    """The real task, with the modules of ``DAEMON_LIBRARIES`` the worker holds as the subject."""
     prepared = prepare(raw, settings)
-    loaded = sorted(name for name in sys.modules if name.split(".")[0] in SETTINGS_LIBRARIES)
+    loaded = sorted(name for name in sys.modules if name.split(".")[0] in DAEMON_LIBRARIES)
     return PreparedMessage(" ".join(loaded), prepared.parsed, prepared.classification)

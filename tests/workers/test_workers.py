@@ -33,9 +33,9 @@ from helpdesk_ingest.workers import (
 from tests.support.logs import fresh_module_logger
 from tests.workers.tasks import (
     CRASH,
+    daemon_libraries_loaded,
     frozen_objects,
     prepare_or_die,
-    settings_libraries_loaded,
 )
 
 SETTINGS = PrepareSettings(ParseLimits(), HygieneSettings().own_mail())
@@ -200,9 +200,12 @@ def test_a_worker_freezes_what_it_loaded_at_start() -> None:
     assert int(prepared.sha256) > 10_000
 
 
-def test_a_worker_prepares_with_the_daemons_settings_without_loading_pydantic() -> None:
-    # Unpickling a settings model would load pydantic in every worker, a fifth of a second of
-    # CPU at each start, for the two values the classifier reads (hygiene/own_mail.py).
+def test_a_worker_prepares_with_the_daemons_settings_loading_none_of_the_daemons_libraries() -> (
+    None
+):
+    # Each costs every worker CPU at each start: unpickling a settings model would load pydantic
+    # for the two values the classifier reads (hygiene/own_mail.py), and the functions a worker
+    # is handed would load structlog if they lived beside the pool (worker_process.py).
     settings = Settings(
         hygiene=HygieneSettings(own_addresses=["support@example.com"]),
         mailboxes=[
@@ -212,7 +215,7 @@ def test_a_worker_prepares_with_the_daemons_settings_without_loading_pydantic() 
     daemons_pool = workers.preparer_for(settings)
     assert isinstance(daemons_pool, WorkerPool)
     own_mail = message(1).replace(b"c1@example.org", b"Support@Example.com")
-    pool = WorkerPool(daemons_pool.settings, 1, task=settings_libraries_loaded)
+    pool = WorkerPool(daemons_pool.settings, 1, task=daemon_libraries_loaded)
     try:
         (prepared,) = pool.submit([own_mail]).results()
     finally:

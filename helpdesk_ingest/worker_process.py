@@ -1,0 +1,68 @@
+"""What runs inside a parse worker: its start, the tasks it is handed, its watch on the daemon.
+
+Apart from the pool (``workers``), which the daemon runs and which logs: a worker imports the
+module of every function it is handed, and with this one it loads the parser and the standard
+library only, not the logging library (structlog, about a tenth of a second of CPU at each
+start). Nothing here logs; the daemon logs what becomes of the workers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from helpdesk_ingest.collector import freeze_loaded_objects
+from helpdesk_ingest.memory import return_large_buffers_to_the_system
+from helpdesk_ingest.prepared import PreparedMessage, PrepareSettings
+from helpdesk_ingest.spool import Content
+
+# How often a worker checks that the daemon that started it is still alive.
+ORPHAN_CHECK_S = 0.5
+
+PrepareTask = Callable[[Content, PrepareSettings], PreparedMessage]
+
+
+def worker_started(daemon_pid: int) -> None:
+    """The workers' initializer."""
+    # Ctrl-C reaches every process of the terminal's group; the daemon alone decides what it
+    # means, and stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return_large_buffers_to_the_system()
+    threading.Thread(
+        target=_exit_when_orphaned, args=(daemon_pid,), name="orphan-watch", daemon=True
+    ).start()
+    # The parser, loaded now rather than by the first message, and kept until the worker exits.
+    import helpdesk_ingest.prepare  # noqa: F401
+
+    freeze_loaded_objects()
+
+
+def prepare_message(raw: Content, settings: PrepareSettings) -> PreparedMessage:
+    """The preparation, named here so that handing it to a worker does not load the parser in
+    the daemon: pickling a function imports the module it lives in."""
+    from helpdesk_ingest.prepare import prepare
+
+    return prepare(raw, settings)
+
+
+def prepare_batch(
+    task: PrepareTask, raws: Sequence[Content], settings: PrepareSettings
+) -> list[PreparedMessage]:
+    """``task`` for each message of a batch."""
+    return [task(raw, settings) for raw in raws]
+
+
+def ready() -> None:
+    """A task that does nothing: receiving it has made the worker start and import this module
+    (and with it the parser)."""
+
+
+def _exit_when_orphaned(daemon_pid: int) -> None:
+    # A daemon killed outright (SIGKILL, the OOM killer) cannot stop its workers; they would
+    # linger holding its log pipes. Orphaned, a worker is re-parented, and exits.
+    while os.getppid() == daemon_pid:
+        time.sleep(ORPHAN_CHECK_S)
+    os._exit(0)
