@@ -33,7 +33,7 @@ _PARSER = (
     "helpdesk_ingest.prepare",
     "helpdesk_ingest.hygiene.classify",
     "nh3",
-    "charset_normalizer",
+    "chardet",
     "flufl",
     "ahocorasick",
     "mailparser_reply",
