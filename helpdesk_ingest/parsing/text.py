@@ -44,6 +44,9 @@ CHARSET_ALIASES = {
 # characters in ISO-8859-1 but quotes, dashes and the euro sign in cp1252.
 _WINDOWS_SUPERSETS = {"latin-1": "cp1252", "iso8859-1": "cp1252"}
 _C1_BYTES = re.compile(rb"[\x80-\x9f]")
+# ESC $ or ESC ( or ESC ): an ISO-2022 escape switching character sets (a terminal's colour codes
+# are ESC [).
+_ISO2022_DESIGNATION = re.compile(rb"\x1b[$()]")
 # When text fails to decode in its declared charset, the sender's software most often used a
 # sibling of it: Shift_JIS bytes labelled ISO-2022-JP, Big5 labelled GB2312, and so on.
 _RELATIVES = {
@@ -119,10 +122,13 @@ def decode_bytes(data: bytes, declared: str | None) -> tuple[str, list[str]]:
         return text, defects
     if codec:
         defects.append(f"charset-mismatch:{(declared or '')[:40]}")
-    try:
-        return data.decode("utf-8"), defects
-    except UnicodeDecodeError:
-        pass
+    # ISO-2022 text (Japanese, Korean, Chinese) is 7-bit, so it would pass for UTF-8 with its
+    # escape sequences in it: those send it to detection.
+    if not _ISO2022_DESIGNATION.search(data):
+        try:
+            return data.decode("utf-8"), defects
+        except UnicodeDecodeError:
+            pass
     detected = _detected(data)
     if detected is not None:
         text, codec = detected

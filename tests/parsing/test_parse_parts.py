@@ -96,6 +96,22 @@ def test_unlabelled_or_mislabelled_text_is_detected(
     assert [defect for defect in defects if defect.startswith("charset-detected:")]
 
 
+def test_unlabelled_iso2022_text_is_not_taken_for_utf8() -> None:
+    # Seven-bit, it decodes as UTF-8 too, escape sequences and all.
+    text = "お世話になっております。注文した商品がまだ届いておりません。"
+
+    decoded, defects = decode_bytes(text.encode("iso-2022-jp"), None)
+
+    assert decoded == text
+    assert defects == ["charset-detected:iso2022_jp"]
+
+
+def test_unlabelled_text_with_terminal_colours_stays_as_it_is() -> None:
+    text = "\x1b[31mERROR\x1b[0m: /var is full"
+
+    assert decode_bytes(text.encode(), None) == (text, [])
+
+
 def test_a_mislabelled_encoded_word_and_an_unlabelled_body_read_as_written() -> None:
     raw = (
         b"From: kunde@example.org\r\nSubject: =?us-ascii?Q?Gr=FC=DFe_aus_K=F6ln?=\r\n"
