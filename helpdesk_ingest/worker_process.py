@@ -56,8 +56,8 @@ def prepare_batch(
 
 
 def ready() -> None:
-    """A task that does nothing: receiving it has made the worker start and import this module
-    (and with it the parser)."""
+    """A task that does nothing: receiving it has made the worker start, and its initializer
+    load the parser."""
 
 
 def _exit_when_orphaned(daemon_pid: int) -> None:

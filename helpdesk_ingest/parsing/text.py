@@ -131,8 +131,8 @@ def decode_bytes(data: bytes, declared: str | None) -> tuple[str, list[str]]:
             pass
     detected = _detected(data)
     if detected is not None:
-        text, codec = detected
-        defects.append(f"charset-detected:{codec}")
+        text, detected_codec = detected
+        defects.append(f"charset-detected:{detected_codec}")
         return text, defects
     defects.append("charset-fallback")
     return data.decode("utf-8", errors="replace"), defects
