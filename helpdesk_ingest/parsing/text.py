@@ -106,12 +106,31 @@ def is_multibyte(codec: str) -> bool:
     return False
 
 
+def _utf8_behind_a_single_byte_label(data: bytes, codec: str) -> bool:
+    """Whether text labelled with a one-byte charset (ISO-8859-1, windows-1252, KOI8-R...) is
+    UTF-8: software that writes UTF-8 and labels it as it always did is common, and the label
+    would decode every byte, into "GrÃ¼ÃŸe" for "Grüße". Text really written in such a charset
+    is next to never valid UTF-8 once it holds a character beyond ASCII: each would have to be
+    one of UTF-8's lead bytes followed by continuation bytes, which in these charsets are signs
+    and rare letters (in ISO-8859-1, a capital with an accent followed by a sign such as ©)."""
+    if data.isascii() or is_multibyte(codec):
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def decode_bytes(data: bytes, declared: str | None) -> tuple[str, list[str]]:
     """Decode ``data``; returns the text and the defects met on the way."""
     defects: list[str] = []
     codec = codec_for(declared)
     if declared and codec is None and declared.strip().lower() not in CHARSET_ALIASES:
         defects.append(f"unknown-charset:{declared[:40]}")
+    if codec and _utf8_behind_a_single_byte_label(data, codec):
+        defects.append(f"charset-mismatch:{(declared or '')[:40]}")
+        return data.decode("utf-8"), defects
     for candidate in _candidates(data, codec) if codec else []:
         try:
             text = _decode(data, candidate)

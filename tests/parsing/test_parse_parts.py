@@ -127,6 +127,43 @@ def test_a_mislabelled_encoded_word_and_an_unlabelled_body_read_as_written() -> 
     assert result.body_text == "Hallo Jürgen, die Lieferung für März fehlt noch."
 
 
+@pytest.mark.parametrize("label", ["ISO-8859-1", "windows-1252", "iso-8859-15", "koi8-r"])
+def test_utf8_under_a_single_byte_label_is_read_as_utf8(label: str) -> None:
+    # Such a label decodes every byte: without the check, "GrÃ¼ÃŸe aus KÃ¶ln".
+    text = "Grüße aus Köln, \u201eRechnung\u201c \u2013 5 \u20ac"
+
+    decoded, defects = decode_bytes(text.encode(), label)
+
+    assert decoded == text
+    assert defects == [f"charset-mismatch:{label}"]
+
+
+@pytest.mark.parametrize(
+    ("text", "charset"),
+    [(text, charset) for text, charset in _UNLABELLED if charset != "euc-jp"]
+    + [("Straße, Ärger, Öl, Übermut", "iso-8859-1"), ("Привет, заказ не пришёл", "cp1251")],
+)
+def test_text_in_its_declared_single_byte_charset_is_read_as_declared(
+    text: str, charset: str
+) -> None:
+    assert decode_bytes(text.encode(charset), charset) == (text, [])
+
+
+def test_a_utf8_subject_and_body_labelled_latin1_read_as_written() -> None:
+    raw = (
+        b"From: kunde@example.org\r\nSubject: =?iso-8859-1?Q?Gr=C3=BC=C3=9Fe?=\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n" + "Die Lieferung für März fehlt.\r\n".encode()
+    )
+
+    result = parse_message(raw)
+
+    assert isinstance(result, ParsedMessage)
+    assert result.subject == "Grüße"
+    assert result.body_text == "Die Lieferung für März fehlt."
+    assert "charset-mismatch:iso-8859-1" in result.defects
+
+
 def test_unknown_label_is_a_defect_and_still_decodes() -> None:
     text, defects = decode_bytes(b"plain ascii", "klingon-8")
 
