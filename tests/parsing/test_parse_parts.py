@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.parsing import parse_message
@@ -260,3 +262,34 @@ def test_a_raw_8bit_file_name_is_read_in_the_charset_the_message_declares() -> N
     parsed = parse_message(raw)
     assert isinstance(parsed, ParsedMessage)
     assert [attachment.filename for attachment in parsed.attachments] == ["請求書.pdf"]
+
+
+_LABELS = [
+    None,
+    "utf-8",
+    "us-ascii",
+    "iso-8859-1",
+    "windows-1252",
+    "koi8-r",
+    "iso-2022-jp",
+    "shift_jis",
+    "klingon-8",
+    "x-unknown",
+]
+
+
+# No deadline: the detector loads its models at its first call.
+@settings(deadline=None)
+@given(
+    data=st.binary(max_size=200) | st.text(max_size=60).map(str.encode),
+    label=st.sampled_from(_LABELS),
+)
+def test_any_bytes_under_any_label_decode_to_text_without_raising(
+    data: bytes, label: str | None
+) -> None:
+    text, defects = decode_bytes(data, label)
+
+    assert isinstance(text, str)
+    # What the parser hands on must encode as UTF-8 for the database.
+    text.encode("utf-8")
+    assert all(isinstance(defect, str) for defect in defects)
