@@ -106,20 +106,30 @@ def is_multibyte(codec: str) -> bool:
     return False
 
 
-def _utf8_behind_a_single_byte_label(data: bytes, codec: str) -> bool:
-    """Whether text labelled with a one-byte charset (ISO-8859-1, windows-1252, KOI8-R...) is
-    UTF-8: software that writes UTF-8 and labels it as it always did is common, and the label
-    would decode every byte, into "GrÃ¼ÃŸe" for "Grüße". Text really written in such a charset
-    is next to never valid UTF-8 once it holds a character beyond ASCII: each would have to be
-    one of UTF-8's lead bytes followed by continuation bytes, which in these charsets are signs
-    and rare letters (in ISO-8859-1, a capital with an accent followed by a sign such as ©)."""
+def _utf8_behind_a_single_byte_label(data: bytes, codec: str) -> str | None:
+    """``data`` as UTF-8 when it is UTF-8 labelled with a one-byte charset (ISO-8859-1,
+    windows-1252, KOI8-R...): software that writes UTF-8 and labels it as it always did is
+    common, and the label would decode every byte, into "GrÃ¼ÃŸe" for "Grüße". Text really
+    written in such a charset is next to never valid UTF-8 once it holds a character beyond
+    ASCII: each would have to be one of UTF-8's lead bytes followed by continuation bytes, which
+    in these charsets are signs and rare letters (in ISO-8859-1, a capital with an accent
+    followed by a sign such as ©)."""
     if data.isascii() or is_multibyte(codec):
-        return False
+        return None
     try:
-        data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
-        return False
-    return True
+        return None
+
+
+def _first_decoding(data: bytes, codec: str) -> tuple[str, str] | None:
+    """``data`` decoded by the first of ``codec``'s candidates that can, and that candidate."""
+    for candidate in _candidates(data, codec):
+        try:
+            return _decode(data, candidate), candidate
+        except UnicodeDecodeError:
+            continue
+    return None
 
 
 def decode_bytes(data: bytes, declared: str | None) -> tuple[str, list[str]]:
@@ -128,19 +138,18 @@ def decode_bytes(data: bytes, declared: str | None) -> tuple[str, list[str]]:
     codec = codec_for(declared)
     if declared and codec is None and declared.strip().lower() not in CHARSET_ALIASES:
         defects.append(f"unknown-charset:{declared[:40]}")
-    if codec and _utf8_behind_a_single_byte_label(data, codec):
-        defects.append(f"charset-mismatch:{(declared or '')[:40]}")
-        return data.decode("utf-8"), defects
-    for candidate in _candidates(data, codec) if codec else []:
-        try:
-            text = _decode(data, candidate)
-        except UnicodeDecodeError:
-            continue
-        if candidate in _RELATIVES.get(codec or "", ()):
-            defects.append(f"charset-mismatch:{(declared or '')[:40]}")
-        return text, defects
+    mismatch = f"charset-mismatch:{(declared or '')[:40]}"
     if codec:
-        defects.append(f"charset-mismatch:{(declared or '')[:40]}")
+        utf8 = _utf8_behind_a_single_byte_label(data, codec)
+        if utf8 is not None:
+            return utf8, [*defects, mismatch]
+        decoded = _first_decoding(data, codec)
+        if decoded is not None:
+            text, used = decoded
+            if used in relatives(codec):
+                defects.append(mismatch)
+            return text, defects
+        defects.append(mismatch)
     # ISO-2022 text (Japanese, Korean, Chinese) is 7-bit, so it would pass for UTF-8 with its
     # escape sequences in it: those send it to detection.
     if not _ISO2022_DESIGNATION.search(data):
@@ -166,12 +175,7 @@ def _detected(data: bytes) -> tuple[str, str] | None:
     """
     found = chardet.detect(data, encoding_era=_MAIL_CHARSETS, prefer_superset=False)
     codec = codec_for(found["encoding"])
-    for candidate in _candidates(data, codec) if codec else []:
-        try:
-            return _decode(data, candidate), candidate
-        except UnicodeDecodeError:
-            continue
-    return None
+    return _first_decoding(data, codec) if codec else None
 
 
 def repair_surrogates(text: str, charsets: Sequence[str] = ()) -> str:
