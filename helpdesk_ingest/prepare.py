@@ -9,29 +9,34 @@ pipe: the daemon never holds a large message.
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 
 from helpdesk_ingest.hygiene.classify import classify
 from helpdesk_ingest.message import Attachment, ParsedMessage, ParseFailure
+from helpdesk_ingest.parse_limits import ParseLimits
 from helpdesk_ingest.parsing import parse_message
+from helpdesk_ingest.parsing.feed import PIECE_BYTES
 from helpdesk_ingest.parsing.oversize import header_section
+from helpdesk_ingest.parsing.streamed import StreamedMessage, head_bytes
 from helpdesk_ingest.prepared import PreparedMessage, PrepareSettings, sha256_hex
-from helpdesk_ingest.spool import Content, SpooledBytes, in_memory, write_beside
+from helpdesk_ingest.spool import Content, SpooledBytes, size_of, write_beside
 
 
 def prepare(content: Content, settings: PrepareSettings) -> PreparedMessage:
     """Hash, parse and classify a message; a failure of a step is a ParseFailure, not raised."""
-    raw = in_memory(content)
-    sha256 = sha256_hex(raw)
+    sha256 = sha256_hex(content)
+    raw = _readable(content, sha256, settings.limits)
     parsed = parse_message(raw, settings.limits)
     if isinstance(parsed, ParseFailure):
         return PreparedMessage(sha256, parsed, None)
     if isinstance(content, SpooledBytes):
         # Out of memory before the classifier builds its own tree of the message.
         parsed = _attachments_spooled(parsed, content, settings.spool_over_bytes)
-    if len(raw) > settings.limits.max_message_bytes:
+    if size_of(content) > settings.limits.max_message_bytes:
         # The parser read only the headers; so does the classifier: a DSN or report too large
         # to parse is judged by its headers.
-        raw = header_section(raw, settings.limits.max_header_bytes)
+        first = raw.head if isinstance(raw, StreamedMessage) else raw
+        raw = header_section(first, settings.limits.max_header_bytes)
     try:
         classification = classify(raw, parsed, settings.own_mail)
     except Exception as exc:
@@ -40,6 +45,20 @@ def prepare(content: Content, settings: PrepareSettings) -> PreparedMessage:
         failure = ParseFailure("classifier-error", f"{type(exc).__name__}: {exc}"[:500])
         return PreparedMessage(sha256, failure, None)
     return PreparedMessage(sha256, parsed, classification)
+
+
+def _readable(content: Content, sha256: str, limits: ParseLimits) -> bytes | StreamedMessage:
+    """The message as the parser reads it: a spooled one in pieces from its file, as it is
+    large, and the parser's own copy of its lines is more than enough of it in memory."""
+    if isinstance(content, bytes):
+        return content
+    return StreamedMessage(
+        head=content.head(head_bytes(limits.max_header_bytes)),
+        size=content.size,
+        sha256=sha256,
+        pieces_from=partial(content.chunks, PIECE_BYTES),
+        whole=content.read,
+    )
 
 
 def _attachments_spooled(

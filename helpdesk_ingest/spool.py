@@ -31,10 +31,17 @@ class SpooledBytes:
     path: Path
     size: int
 
-    def chunks(self, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+    def chunks(self, chunk_bytes: int = CHUNK_BYTES, start: int = 0) -> Iterator[bytes]:
+        """The bytes from offset ``start`` to the end, ``chunk_bytes`` at a time."""
         with self.path.open("rb") as source:
+            source.seek(start)
             while chunk := source.read(chunk_bytes):
                 yield chunk
+
+    def head(self, size: int) -> bytes:
+        """The first ``size`` bytes (all of them if fewer)."""
+        with self.path.open("rb") as source:
+            return source.read(size)
 
     def read(self) -> bytes:
         return self.path.read_bytes()

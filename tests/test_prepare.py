@@ -97,3 +97,27 @@ def test_an_attachment_that_cannot_be_spooled_stays_in_memory(
     assert isinstance(prepared.parsed, ParsedMessage)
     (attachment,) = prepared.parsed.attachments
     assert attachment.content == b"x" * 100_000
+
+
+def test_a_spooled_message_is_parsed_and_classified_from_pieces_of_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message = MIMEMultipart()
+    message["From"] = "ann@example.org"
+    message["Subject"] = "the log"
+    message.attach(MIMEText("the log, as asked"))
+    message.attach(MIMEApplication(b"log line\n" * 200_000, Name="app.log"))
+    raw = message.as_bytes()
+    # Its attachment stays in memory, so the two preparations compare as they are.
+    own_mail = HygieneSettings().own_mail()
+    settings = PrepareSettings(ParseLimits(), own_mail, spool_over_bytes=1 << 30)
+    in_memory = prepare(raw, settings)
+
+    def read_whole(self: SpooledBytes) -> bytes:
+        raise AssertionError(f"{self.path.name} read whole")
+
+    monkeypatch.setattr(SpooledBytes, "read", read_whole)
+    with Spool(tmp_path) as spool:
+        spooled = spool.write(raw)
+        assert prepare(spooled, settings) == in_memory
+        Spool.release(spooled)

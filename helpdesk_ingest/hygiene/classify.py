@@ -11,8 +11,9 @@ from helpdesk_ingest.hygiene.bounce import Envelope, detect_bounce, reads_body
 from helpdesk_ingest.hygiene.own_mail import OwnMail
 from helpdesk_ingest.hygiene.verdict import CUSTOMER, Classification
 from helpdesk_ingest.message import ParsedMessage
-from helpdesk_ingest.parsing.feed import parse_in_pieces
-from helpdesk_ingest.parsing.oversize import header_section_size
+from helpdesk_ingest.parsing.feed import parse_in_pieces, parse_pieces
+from helpdesk_ingest.parsing.oversize import BLANK_LINE, header_section_size
+from helpdesk_ingest.parsing.streamed import StreamedMessage, contains_any_lowered
 
 # The parts the classifier looks for (DSN, MDN, feedback report, returned message or headers)
 # have a content type that starts with one of these; so does a digest, whose parts are
@@ -20,15 +21,28 @@ from helpdesk_ingest.parsing.oversize import header_section_size
 _REPORT_TYPE_TEXT = (b"message/", b"rfc822-headers", b"multipart/digest")
 
 
-def _may_hold_report(raw: bytes) -> bool:
+def _may_hold_report(raw: bytes | StreamedMessage) -> bool:
     # The parser decodes bytes as ASCII, so ASCII lowercase is the only case it folds.
+    if isinstance(raw, StreamedMessage):
+        return contains_any_lowered(raw, _REPORT_TYPE_TEXT)
     lowered = raw.lower()
     return any(text in lowered for text in _REPORT_TYPE_TEXT)
 
 
-def _top_headers(raw: bytes) -> Message:
+def _top_headers(raw: bytes | StreamedMessage) -> Message:
     """The top-level headers of ``raw``, read as the whole message's parse reads them."""
-    return BytesParser(policy=compat32).parsebytes(raw[: header_section_size(raw)], True)
+    if isinstance(raw, StreamedMessage):
+        blank_line = BLANK_LINE.search(raw.head)
+        section = raw.head[: blank_line.start()] if blank_line else raw.whole()
+    else:
+        section = raw[: header_section_size(raw)]
+    return BytesParser(policy=compat32).parsebytes(section, True)
+
+
+def _whole_tree(raw: bytes | StreamedMessage) -> Message:
+    if isinstance(raw, StreamedMessage):
+        return parse_pieces(raw.pieces(), compat32)
+    return parse_in_pieces(raw, compat32)
 
 
 def _loop_flags(parsed: ParsedMessage, own_mail: OwnMail) -> tuple[str, ...]:
@@ -41,14 +55,16 @@ def _loop_flags(parsed: ParsedMessage, own_mail: OwnMail) -> tuple[str, ...]:
     return tuple(flags)
 
 
-def classify(raw: bytes, parsed: ParsedMessage, own_mail: OwnMail) -> Classification:
-    """Pure: the raw bytes and their parse in, a verdict out."""
+def classify(
+    raw: bytes | StreamedMessage, parsed: ParsedMessage, own_mail: OwnMail
+) -> Classification:
+    """Pure: the raw bytes (whole, or read in pieces) and their parse in, a verdict out."""
     # The parser's value has no MIME tree; report parts and DSN fields need one. Parsing the
     # whole message again costs more than all the rest of the classifier, so a message without
     # the name of a report type anywhere in it, which has no such part, is read by its top-level
     # headers alone, unless the bounce detectors will read its body.
     whole = _may_hold_report(raw)
-    message = parse_in_pieces(raw, compat32) if whole else _top_headers(raw)
+    message = _whole_tree(raw) if whole else _top_headers(raw)
     auto_flags = auto_reply_flags(parsed, message)
     loop_flags = _loop_flags(parsed, own_mail)
     if loop_flags:
@@ -60,7 +76,7 @@ def classify(raw: bytes, parsed: ParsedMessage, own_mail: OwnMail) -> Classifica
         null_return_path="null-return-path" in auto_flags,
     )
     if not whole and reads_body(message, envelope):
-        message = parse_in_pieces(raw, compat32)
+        message = _whole_tree(raw)
     bounce = detect_bounce(message, envelope)
     if bounce is not None:
         return Classification(

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.parser import BytesParser
-from functools import cache, partial
+from email.policy import Policy
+from functools import cache
+from itertools import chain
 
 from helpdesk_ingest.message import Address, ParsedMessage, ParseFailure
 from helpdesk_ingest.parse_limits import ParseLimits
 from helpdesk_ingest.parsing.body import BodyPiece, body_html, body_text
 from helpdesk_ingest.parsing.defects import defect_names
-from helpdesk_ingest.parsing.feed import parse_in_pieces
+from helpdesk_ingest.parsing.feed import parse_in_pieces, parse_pieces
 from helpdesk_ingest.parsing.headers import (
     addresses,
     all_headers,
@@ -21,6 +24,7 @@ from helpdesk_ingest.parsing.headers import (
     parse_date,
 )
 from helpdesk_ingest.parsing.oversize import (
+    BLANK_LINE,
     Oversize,
     header_section,
     header_section_size,
@@ -29,10 +33,16 @@ from helpdesk_ingest.parsing.oversize import (
 )
 from helpdesk_ingest.parsing.parts import Collected, collect
 from helpdesk_ingest.parsing.policy import PARSE_ONCE
-from helpdesk_ingest.parsing.rawheaders import header_charsets, repair_header_section
+from helpdesk_ingest.parsing.rawheaders import (
+    HEADER_END,
+    header_charsets,
+    repair_head,
+    repair_header_section,
+)
 from helpdesk_ingest.parsing.reply import split_reply
+from helpdesk_ingest.parsing.streamed import StreamedMessage
 
-__all__ = ["ParseLimits", "parse_message", "parse_oversized"]
+__all__ = ["ParseLimits", "StreamedMessage", "parse_message", "parse_oversized"]
 
 SYNTHETIC_ID_DOMAIN = "helpdesk-ingest.invalid"
 _DEFAULT_LIMITS = ParseLimits()
@@ -40,7 +50,9 @@ _DEFAULT_LIMITS = ParseLimits()
 _MBOX_FROM_LINE = re.compile(rb"From [^\s:]")
 
 
-def parse_message(raw: bytes, limits: ParseLimits | None = None) -> ParsedMessage | ParseFailure:
+def parse_message(
+    raw: bytes | StreamedMessage, limits: ParseLimits | None = None
+) -> ParsedMessage | ParseFailure:
     """What ``raw`` says; a ParseFailure (for quarantine) when it cannot be a message.
 
     Over ``max_message_bytes`` or ``max_header_bytes``, only the headers are read: the result is
@@ -48,15 +60,18 @@ def parse_message(raw: bytes, limits: ParseLimits | None = None) -> ParsedMessag
     ``header-too-large``.
     """
     limits = limits or _DEFAULT_LIMITS
+    if isinstance(raw, StreamedMessage):
+        return _parse_streamed(raw, limits)
     if not raw.strip():
         return ParseFailure("unparseable", "the message is empty")
     headers_size = header_section_size(raw)
     if headers_size > limits.max_header_bytes:
         oversize = headers_too_large(headers_size, limits.max_header_bytes)
-        return _guarded(header_section(raw, limits.max_header_bytes), limits, oversize, raw)
+        section = header_section(raw, limits.max_header_bytes)
+        return _guarded(lambda: _parse(section, limits, oversize, raw))
     if len(raw) > limits.max_message_bytes:
         return parse_oversized(raw[:headers_size], len(raw), limits)
-    return _guarded(raw, limits, None, raw)
+    return _guarded(lambda: _parse(raw, limits, None, raw))
 
 
 def parse_oversized(
@@ -65,16 +80,60 @@ def parse_oversized(
     """A message of ``size`` bytes known only by its ``headers`` (for example from POP3 TOP n 0)."""
     limits = limits or _DEFAULT_LIMITS
     section = header_section(headers, limits.max_header_bytes)
-    return _guarded(section, limits, message_too_large(size, limits.max_message_bytes), headers)
+    oversize = message_too_large(size, limits.max_message_bytes)
+    return _guarded(lambda: _parse(section, limits, oversize, headers))
 
 
-def _guarded(
-    raw: bytes, limits: ParseLimits, oversize: Oversize | None, identity: bytes
+def _parse_streamed(message: StreamedMessage, limits: ParseLimits) -> ParsedMessage | ParseFailure:
+    """The message read in pieces, as ``parse_message`` reads the same bytes whole.
+
+    What the first bytes cannot settle (no header section ending in them, an mbox separator
+    line, line breaks of lone CRs, nothing but white space) is rare, and read whole.
+    """
+    head = message.head
+    # A blank line found in the first bytes is the first of the message: the search tried every
+    # earlier place and failed there on bytes that are all in ``head``.
+    blank_line = BLANK_LINE.search(head)
+    header_end = HEADER_END.search(head)
+    if (
+        blank_line is None
+        or header_end is None
+        or blank_line.start() > limits.max_header_bytes
+        or not head.strip()
+        or _MBOX_FROM_LINE.match(head)
+    ):
+        return parse_message(message.whole(), limits)
+    if message.size > limits.max_message_bytes:
+        return parse_oversized(head[: blank_line.start()], message.size, limits)
+    return _guarded(lambda: _parse_pieces(message, header_end.start(), limits))
+
+
+def _parse_pieces(
+    message: StreamedMessage, split: int, limits: ParseLimits
 ) -> ParsedMessage | ParseFailure:
+    repaired_head, defects = repair_head(
+        message.head[:split], lambda: header_charsets(message.whole())
+    )
+    pieces = chain((repaired_head,), message.pieces_from(split))
+    return _parse_tree(
+        lambda policy: parse_pieces(pieces, policy),
+        repaired_head,
+        defects,
+        limits,
+        lambda: repair_header_section(message.whole())[0],
+        lambda: message.sha256,
+    )
+
+
+def _guarded(parse: Callable[[], ParsedMessage | ParseFailure]) -> ParsedMessage | ParseFailure:
     try:
-        return _parse(raw, limits, oversize, identity)
+        return parse()
     except Exception as exc:
         return ParseFailure("parser-error", f"{type(exc).__name__}: {exc}"[:500])
+
+
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _sender(senders: tuple[Address, ...]) -> Address | None:
@@ -97,21 +156,49 @@ def _parse(
     raw: bytes, limits: ParseLimits, oversize: Oversize | None, identity: bytes
 ) -> ParsedMessage | ParseFailure:
     repaired, defects = _normalised(raw)
+    if oversize is not None:
+        message = BytesParser(policy=PARSE_ONCE).parsebytes(repaired, headersonly=True)
+        collected = Collected(pieces=[BodyPiece(plain=oversize.note)], defects=[oversize.defect])
+        return _parsed_message(message, collected, defects, lambda: _sha256_hex(identity))
+    return _parse_tree(
+        lambda policy: parse_in_pieces(repaired, policy),
+        repaired,
+        defects,
+        limits,
+        lambda: repaired,
+        lambda: _sha256_hex(identity),
+    )
+
+
+def _parse_tree(
+    tree: Callable[[Policy[EmailMessage]], EmailMessage],
+    headers: bytes,
+    defects: list[str],
+    limits: ParseLimits,
+    repaired: Callable[[], bytes],
+    identity: Callable[[], str],
+) -> ParsedMessage | ParseFailure:
+    """The message from the tree ``tree`` builds of its repaired bytes (``repaired`` gives them
+    whole, ``headers`` holds at least their header section) and the repairs' ``defects``."""
     policy = PARSE_ONCE
-    parser = BytesParser(policy=policy)
     try:
-        if oversize is not None:
-            message = parser.parsebytes(repaired, headersonly=True)
-            note = BodyPiece(plain=oversize.note)
-            collected = Collected(pieces=[note], defects=[oversize.defect])
-        else:
-            message = parse_in_pieces(repaired, policy)
-            collected = collect(message, limits, cache(partial(header_charsets, repaired)))
+        message = tree(policy)
+        collected = collect(message, limits, cache(lambda: header_charsets(repaired())))
     except RecursionError:
         # Nesting deeper than the email package can follow: keep the headers, so the message
         # still becomes a ticket; the raw bytes stay stored for anyone who needs the rest.
-        message = parser.parsebytes(repaired, headersonly=True)
+        message = BytesParser(policy=policy).parsebytes(headers, headersonly=True)
         collected = Collected(defects=["too-deep:parser"])
+    return _parsed_message(message, collected, defects, identity)
+
+
+def _parsed_message(
+    message: EmailMessage,
+    collected: Collected,
+    defects: list[str],
+    identity: Callable[[], str],
+) -> ParsedMessage | ParseFailure:
+    """``identity``: the SHA-256 of the bytes a synthetic Message-ID is derived from."""
     if not isinstance(message, EmailMessage) or not message.keys():
         return ParseFailure("unparseable", "no header section: this is not an e-mail message")
     defects += defect_names(message.defects)
@@ -119,9 +206,7 @@ def _parse(
     synthetic = not message_id_values
     message_id = (
         # Derived from the bytes as downloaded, so a re-download maps to the same id.
-        f"<{hashlib.sha256(identity).hexdigest()[:32]}@{SYNTHETIC_ID_DOMAIN}>"
-        if synthetic
-        else message_id_values[0]
+        f"<{identity()[:32]}@{SYNTHETIC_ID_DOMAIN}>" if synthetic else message_id_values[0]
     )
     if synthetic:
         defects.append("missing-message-id")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import email.feedparser
 import re
+from collections.abc import Iterable
 from email.feedparser import BytesFeedParser
 from email.message import Message
 from email.policy import Policy
@@ -54,10 +55,18 @@ _search_line_breaks_from_the_end()
 def parse_in_pieces(
     raw: bytes, policy: Policy[MessageT], piece_bytes: int = PIECE_BYTES
 ) -> MessageT:
-    parser = BytesFeedParser(policy=policy)
     view = memoryview(raw)
-    for start in range(0, len(raw), piece_bytes):
-        parser.feed(bytes(view[start : start + piece_bytes]))
+    return parse_pieces(
+        (bytes(view[start : start + piece_bytes]) for start in range(0, len(raw), piece_bytes)),
+        policy,
+    )
+
+
+def parse_pieces(pieces: Iterable[bytes], policy: Policy[MessageT]) -> MessageT:
+    """The tree of the message whose bytes are ``pieces`` in order."""
+    parser = BytesFeedParser(policy=policy)
+    for piece in pieces:
+        parser.feed(piece)
     # The policy's message factory makes the tree (EmailMessage for policy.default); the stubs
     # cannot follow that through the parser.
     return cast(MessageT, parser.close())

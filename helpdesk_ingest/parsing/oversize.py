@@ -13,7 +13,7 @@ OVER_SIZE_LIMIT = "over-size-limit"
 HEADER_TOO_LARGE = "header-too-large"
 # One search for the first of the three, which stops at the end of the header section, rather
 # than one search each, of which those not used by the message read all of it.
-_BLANK_LINE = re.compile(rb"\r\n\r\n|\n\n|\r\r")
+BLANK_LINE = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +26,7 @@ class Oversize:
 
 def header_section_size(raw: bytes) -> int:
     """Bytes before the blank line that ends the header section (all of ``raw`` without one)."""
-    blank_line = _BLANK_LINE.search(raw)
+    blank_line = BLANK_LINE.search(raw)
     return blank_line.start() if blank_line else len(raw)
 
 

@@ -12,13 +12,15 @@ else cp1252, and handed on as UTF-8.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from helpdesk_ingest.parsing.text import codec_for, is_multibyte, relatives
 
 _BOM = b"\xef\xbb\xbf"
 _DECLARED_CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _EIGHT_BIT = re.compile(rb"[\x80-\xff]")
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
+# Where the repairs take the header section to end.
+HEADER_END = re.compile(rb"\r?\n\r?\n")
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+[ \t]*:")
 _SPACE_BEFORE_COLON = re.compile(rb"^([!-9;-~]+)[ \t]+:")
 _JUNK_LINES_SKIPPED = 3
@@ -85,26 +87,33 @@ def _fold_stray_lines(lines: list[bytes], defects: list[str]) -> list[bytes]:
 
 def repair_header_section(raw: bytes) -> tuple[bytes, list[str]]:
     """``raw`` with its top-level header section repaired, and what was repaired."""
-    defects: list[str] = []
-    if raw.startswith(_BOM):
-        raw = raw[len(_BOM) :]
-        defects.append("byte-order-mark")
-    end = _HEADER_END.search(raw)
+    end = HEADER_END.search(raw)
     split = end.start() if end else len(raw)
     head = raw[:split]
+    repaired, defects = repair_head(head, lambda: header_charsets(raw))
+    if repaired == head:
+        # Nothing to repair: no copy of a body that may be megabytes long.
+        return raw, defects
+    return b"".join((repaired, memoryview(raw)[split:])), defects
+
+
+def repair_head(head: bytes, charsets: Callable[[], list[str]]) -> tuple[bytes, list[str]]:
+    """A top-level header section (up to the line break before the blank line that ends it)
+    repaired, and what was repaired; ``charsets`` gives ``header_charsets`` of the whole
+    message, asked for only when a header line holds 8-bit bytes."""
+    defects: list[str] = []
+    if head.startswith(_BOM):
+        head = head[len(_BOM) :]
+        defects.append("byte-order-mark")
     lines = _fold_stray_lines(_skip_leading_junk(head.split(b"\n"), defects), defects)
     if any(_SPACE_BEFORE_COLON.match(line) for line in lines):
         defects.append("space-before-colon")
         lines = [_SPACE_BEFORE_COLON.sub(rb"\1:", line) for line in lines]
     if _EIGHT_BIT.search(head):
         defects.append("raw-8bit-header")
-        candidates = header_charsets(raw)
+        candidates = charsets()
         lines = [
             line if line.isascii() else _decode_line(line, candidates).encode("utf-8")
             for line in lines
         ]
-    repaired = b"\n".join(lines)
-    if repaired == head:
-        # Nothing to repair: no copy of a body that may be megabytes long.
-        return raw, defects
-    return b"".join((repaired, memoryview(raw)[split:])), defects
+    return b"\n".join(lines), defects

@@ -1,0 +1,128 @@
+"""A message read in pieces parses and classifies exactly as the same bytes held whole.
+
+The parser and the classifier are handed a spooled message as its first bytes and a reader of
+pieces (``StreamedMessage``); whatever those first bytes cannot settle, they read whole. Here the
+first bytes and the pieces are cut at every size, so both paths and every piece boundary run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from helpdesk_ingest.hygiene.classify import classify
+from helpdesk_ingest.hygiene.settings import HygieneSettings
+from helpdesk_ingest.message import ParsedMessage
+from helpdesk_ingest.parsing import ParseLimits, StreamedMessage, parse_message
+from helpdesk_ingest.parsing.streamed import contains_any_lowered
+from tests.hygiene.mails import dsn, out_of_office
+
+from . import containers, messages
+from .mutations import mutated
+
+OWN_MAIL = HygieneSettings(own_addresses=["support@example.com"]).own_mail()
+BIG_BODY = b"Line of text in a long message, ended by CR LF.\r\n" * 2000
+SEEDS = [
+    messages.plain(),
+    messages.ALTERNATIVE,
+    messages.ATTACHMENTS,
+    messages.ENCODED_SUBJECT,
+    messages.NO_MESSAGE_ID,
+    containers.SMIME_SIGNED,
+    dsn(),
+    out_of_office("<away@example.org>", "<ticket@example.com>"),
+    # The cases read whole: an mbox separator line, lone CRs, no blank line, white space.
+    b"From someone@example.org Mon Jan  1 00:00:00 2024\nFrom: a@b\nSubject: mbox\n\nbody\n",
+    b"From: a@b\rSubject: lone CRs\r\rbody\r",
+    b"From: a@b\r\nSubject: no body at all\r\n",
+    b" \r\n\r\n  \r\n",
+    # Repairs of the header section: a byte order mark, junk above it, a lost fold, 8-bit bytes
+    # (whose charset comes from a declaration in the body), white space before a colon.
+    b"\xef\xbb\xbfFrom: a@b\r\nSubject: bom\r\n\r\nbody\r\n",
+    b"junk line\r\nFrom: a@b\r\nSubject: junk\r\n\r\nbody\r\n",
+    b"From: a@b\r\nSubject: lost\r\nfold\r\nTo: c@d\r\n\r\nbody\r\n",
+    (
+        b"From: J\xfcrgen <j@b>\r\nSubject: Gr\xfc\xdfe\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: text/plain; charset="iso-8859-1"\r\n\r\nGr\xfc\xdfe\r\n'
+    ),
+    b"From : a@b\r\nSubject : old syntax\r\n\r\nbody\r\n",
+    messages.plain(body="x" * 100) + BIG_BODY,
+]
+
+
+def streamed(raw: bytes, head: int, piece: int) -> StreamedMessage:
+    def pieces_from(start: int) -> Iterator[bytes]:
+        for offset in range(start, len(raw), piece):
+            yield raw[offset : offset + piece]
+
+    return StreamedMessage(
+        head=raw[:head],
+        size=len(raw),
+        sha256=hashlib.sha256(raw).hexdigest(),
+        pieces_from=pieces_from,
+        whole=lambda: raw,
+    )
+
+
+def same_as_whole(raw: bytes, head: int, piece: int, limits: ParseLimits) -> None:
+    whole = parse_message(raw, limits)
+    from_pieces = parse_message(streamed(raw, head, piece), limits)
+    assert from_pieces == whole
+    if isinstance(whole, ParsedMessage):
+        assert classify(streamed(raw, head, piece), whole, OWN_MAIL) == classify(
+            raw, whole, OWN_MAIL
+        )
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), raw=mutated(SEEDS), piece=st.integers(min_value=1, max_value=97))
+def test_any_message_cut_anywhere_parses_and_classifies_as_the_whole(
+    data: st.DataObject, raw: bytes, piece: int
+) -> None:
+    head = data.draw(st.integers(min_value=0, max_value=len(raw)))
+    same_as_whole(raw, head, piece, ParseLimits())
+
+
+@pytest.mark.parametrize("raw", SEEDS, ids=range(len(SEEDS)))
+@pytest.mark.parametrize(
+    "limits",
+    [
+        ParseLimits(),
+        # The message over its size limit, and its header section over its own.
+        ParseLimits(max_message_bytes=200),
+        ParseLimits(max_header_bytes=40),
+    ],
+    ids=["default", "message-limit", "header-limit"],
+)
+def test_every_seed_with_its_limits_parses_as_the_whole(raw: bytes, limits: ParseLimits) -> None:
+    for head in (0, 10, 60, len(raw) // 2, len(raw)):
+        same_as_whole(raw, head, 13, limits)
+
+
+def test_a_long_message_is_parsed_and_classified_without_reading_it_whole() -> None:
+    raw = messages.plain(body="Hello,\r\n") + BIG_BODY
+
+    def whole() -> bytes:
+        raise AssertionError("read whole")
+
+    message = streamed(raw, 4096, 1000)
+    message = StreamedMessage(
+        message.head, message.size, message.sha256, message.pieces_from, whole
+    )
+    parsed = parse_message(message)
+    assert parsed == parse_message(raw)
+    assert isinstance(parsed, ParsedMessage)
+    assert classify(message, parsed, OWN_MAIL) == classify(raw, parsed, OWN_MAIL)
+
+
+@pytest.mark.parametrize("piece", range(1, 12))
+def test_a_word_split_between_two_pieces_is_found(piece: int) -> None:
+    raw = b"Content-Type: Message/Delivery-Status\r\n"
+    message = streamed(raw, 0, piece)
+    assert contains_any_lowered(message, (b"message/", b"nothing"))
+    assert contains_any_lowered(message, (b"delivery-status",))
+    assert not contains_any_lowered(message, (b"message/rfc822",))
