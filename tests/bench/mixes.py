@@ -111,13 +111,20 @@ def _reply_text(rng: random.Random, number: int, size: int, *, follow_up: bool) 
 
 def _typical(rng: random.Random, number: int) -> bytes:
     """Median ~8 KB; about 10% carry an attachment, about 0.3% are several MB; about a third
-    quote the message before, and more than half end in a signature."""
+    quote the message before, and more than half end in a signature; about 15% are written in
+    a legacy charset, and 1% in ISO-8859-1 without saying so."""
     subject = f"Case {number}: " + " ".join(rng.choice(_WORDS) for _ in range(5))
     follow_up = _is_follow_up(rng, number)
     head = _headers(rng, number, subject, follow_up=follow_up)
-    charset = rng.choice(_CHARSETS) if rng.random() < 0.15 else "utf-8"
+    label_roll = rng.random()
+    charset = rng.choice(_CHARSETS) if label_roll < 0.15 else "utf-8"
     text = _reply_text(rng, number, int(rng.lognormvariate(8.55, 0.6)), follow_up=follow_up)
     body_bytes = text.encode(charset, errors="replace")
+    text_type = f"text/plain; charset={charset}"
+    if label_roll > 0.99:
+        # As old mail clients still send it: 8-bit text with no charset at all, left to the
+        # parser's detector (whose models then stay loaded in the worker).
+        text_type, body_bytes = "text/plain", text.encode("iso-8859-1", errors="replace")
     roll = rng.random()
     if roll < 0.003:
         attachment = _base64_body(rng, rng.randint(2_000_000, 6_000_000))
@@ -127,7 +134,7 @@ def _typical(rng: random.Random, number: int) -> bytes:
         attachment = ""
     with_html = rng.random() < 0.4
     text_part = (
-        f"Content-Type: text/plain; charset={charset}\nContent-Transfer-Encoding: 8bit\n\n"
+        f"Content-Type: {text_type}\nContent-Transfer-Encoding: 8bit\n\n"
     ).encode() + body_bytes
     parts = [text_part]
     if with_html:
@@ -160,10 +167,14 @@ def _typical(rng: random.Random, number: int) -> bytes:
 
 def _large(rng: random.Random, number: int) -> bytes:
     """Every message carries 1-4 MB; every fiftieth one 15 MB (20 MB as base64, under
-    max_message_bytes)."""
+    max_message_bytes). A quarter of the texts are ISO-8859-1 without a charset, so the workers
+    have loaded the charset detector by the time the first 15 MB one comes."""
     size = 15_000_000 if number % 50 == 49 else rng.randint(1_000_000, 4_000_000)
     head = _headers(rng, number, f"Large case {number}")
-    text = b"Content-Type: text/plain; charset=utf-8\n\n" + _text(rng, 2000).encode()
+    if number % 4 == 0:
+        text = b"Content-Type: text/plain\n\n" + _text(rng, 2000).encode("iso-8859-1")
+    else:
+        text = b"Content-Type: text/plain; charset=utf-8\n\n" + _text(rng, 2000).encode()
     blob = (
         'Content-Type: application/octet-stream; name="dump.bin"\n'
         "Content-Transfer-Encoding: base64\n"
