@@ -9,7 +9,9 @@ pipe: the daemon never holds a large message.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterator
 from functools import partial
+from typing import TypeVar
 
 from helpdesk_ingest.hygiene.classify import classify
 from helpdesk_ingest.message import Attachment, ParsedMessage, ParseFailure
@@ -19,12 +21,22 @@ from helpdesk_ingest.parsing.feed import PIECE_BYTES
 from helpdesk_ingest.parsing.oversize import header_section
 from helpdesk_ingest.parsing.streamed import StreamedMessage, head_bytes
 from helpdesk_ingest.prepared import PreparedMessage, PrepareSettings, sha256_hex
-from helpdesk_ingest.spool import Content, SpooledBytes, size_of, write_beside
+from helpdesk_ingest.spool import Content, SpooledBytes, SpoolError, size_of, write_beside
+
+T = TypeVar("T")
 
 
 def prepare(content: Content, settings: PrepareSettings) -> PreparedMessage:
-    """Hash, parse and classify a message; a failure of a step is a ParseFailure, not raised."""
-    sha256 = sha256_hex(content)
+    """Hash, parse and classify a message; a failure of a step is a ParseFailure, not raised.
+
+    Raises SpoolError when a spooled message's file cannot be read: that is no fault of the
+    message, which stays on the server, and the pass fails as it does when the spool cannot
+    be written.
+    """
+    if isinstance(content, SpooledBytes):
+        sha256 = _from_spool(content, content.sha256_hex)
+    else:
+        sha256 = sha256_hex(content)
     raw = _readable(content, sha256, settings.limits)
     parsed = parse_message(raw, settings.limits)
     if isinstance(parsed, ParseFailure):
@@ -39,6 +51,8 @@ def prepare(content: Content, settings: PrepareSettings) -> PreparedMessage:
         raw = header_section(first, settings.limits.max_header_bytes)
     try:
         classification = classify(raw, parsed, settings.own_mail)
+    except SpoolError:
+        raise
     except Exception as exc:
         # The classifier is a reading of the message like the parser: its failure is the
         # message's, kept in quarantine with the reason, not an error of the daemon.
@@ -53,12 +67,30 @@ def _readable(content: Content, sha256: str, limits: ParseLimits) -> bytes | Str
     if isinstance(content, bytes):
         return content
     return StreamedMessage(
-        head=content.head(head_bytes(limits.max_header_bytes)),
+        head=_from_spool(content, lambda: content.head(head_bytes(limits.max_header_bytes))),
         size=content.size,
         sha256=sha256,
-        pieces_from=partial(content.chunks, PIECE_BYTES),
-        whole=content.read,
+        pieces_from=partial(_pieces_from, content),
+        whole=lambda: _from_spool(content, content.read),
     )
+
+
+def _from_spool(content: SpooledBytes, read: Callable[[], T]) -> T:
+    try:
+        return read()
+    except OSError as exc:
+        raise _unreadable(content, exc) from exc
+
+
+def _pieces_from(content: SpooledBytes, start: int) -> Iterator[bytes]:
+    try:
+        yield from content.chunks(PIECE_BYTES, start)
+    except OSError as exc:
+        raise _unreadable(content, exc) from exc
+
+
+def _unreadable(content: SpooledBytes, exc: OSError) -> SpoolError:
+    return SpoolError(f"cannot read the spooled message {content.path}: {exc.strerror or exc}")
 
 
 def _attachments_spooled(

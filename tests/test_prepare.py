@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+from collections.abc import Iterator
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -16,7 +17,7 @@ from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.parsing import ParseLimits
 from helpdesk_ingest.prepare import prepare
 from helpdesk_ingest.prepared import PrepareSettings, sha256_hex
-from helpdesk_ingest.spool import Spool, SpooledBytes
+from helpdesk_ingest.spool import Spool, SpooledBytes, SpoolError
 
 AUTO_REPLY_HEAD = (
     b"From: away@example.org\r\n"
@@ -121,3 +122,52 @@ def test_a_spooled_message_is_parsed_and_classified_from_pieces_of_its_file(
         spooled = spool.write(raw)
         assert prepare(spooled, settings) == in_memory
         Spool.release(spooled)
+
+
+def test_a_spooled_message_whose_file_cannot_be_read_fails_the_pass_and_is_not_quarantined(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = messages_with_a_long_body()
+    settings = PrepareSettings(ParseLimits(), HygieneSettings().own_mail())
+    with Spool(tmp_path) as spool:
+        gone = spool.write(raw)
+        gone.path.unlink()
+        with pytest.raises(SpoolError, match="cannot read the spooled message"):
+            prepare(gone, settings)
+        # Read as far as its head, then the disk fails: still the spool's failure.
+        spooled = spool.write(raw)
+        chunks = SpooledBytes.chunks
+
+        def failing_after_the_head(
+            self: SpooledBytes, chunk_bytes: int = 1 << 20, start: int = 0
+        ) -> Iterator[bytes]:
+            if start:
+                raise OSError(errno.EIO, "Input/output error")
+            yield from chunks(self, chunk_bytes, start)
+
+        monkeypatch.setattr(SpooledBytes, "chunks", failing_after_the_head)
+        with pytest.raises(SpoolError, match="Input/output error"):
+            prepare(spooled, settings)
+        # Parsed, then the disk fails as the classifier reads it: the same.
+        reads_from_the_start = 0
+
+        def failing_at_the_classifiers_read(
+            self: SpooledBytes, chunk_bytes: int = 1 << 20, start: int = 0
+        ) -> Iterator[bytes]:
+            nonlocal reads_from_the_start
+            if start == 0:
+                # The digest, then the classifier's search: the second is the first after the
+                # parse, which reads from the end of the header section.
+                reads_from_the_start += 1
+                if reads_from_the_start == 2:
+                    raise OSError(errno.EIO, "Input/output error")
+            yield from chunks(self, chunk_bytes, start)
+
+        monkeypatch.setattr(SpooledBytes, "chunks", failing_at_the_classifiers_read)
+        with pytest.raises(SpoolError, match="Input/output error"):
+            prepare(spooled, settings)
+        assert reads_from_the_start == 2
+
+
+def messages_with_a_long_body() -> bytes:
+    return AUTO_REPLY_HEAD + b"I am away until Monday.\r\n" * 10_000

@@ -41,6 +41,7 @@ from helpdesk_ingest.parsing.rawheaders import (
 )
 from helpdesk_ingest.parsing.reply import split_reply
 from helpdesk_ingest.parsing.streamed import StreamedMessage
+from helpdesk_ingest.spool import SpoolError
 
 __all__ = ["ParseLimits", "StreamedMessage", "parse_message", "parse_oversized"]
 
@@ -128,6 +129,9 @@ def _parse_pieces(
 def _guarded(parse: Callable[[], ParsedMessage | ParseFailure]) -> ParsedMessage | ParseFailure:
     try:
         return parse()
+    except SpoolError:
+        # The file of a message read in pieces failed, not the message: nothing to quarantine.
+        raise
     except Exception as exc:
         return ParseFailure("parser-error", f"{type(exc).__name__}: {exc}"[:500])
 

@@ -23,6 +23,7 @@ from helpdesk_ingest.message import ParsedMessage, ParseFailure
 from helpdesk_ingest.parsing import ParseLimits
 from helpdesk_ingest.prepare import prepare
 from helpdesk_ingest.prepared import PrepareSettings, sha256_hex
+from helpdesk_ingest.spool import SpooledBytes, SpoolError
 from helpdesk_ingest.workers import (
     BATCHES_PER_WORKER,
     InlinePreparer,
@@ -224,3 +225,13 @@ def test_a_worker_prepares_with_the_daemons_settings_loading_none_of_the_daemons
     # The settings arrived whole: the helpdesk's own address is still recognised.
     assert prepared.classification is not None
     assert prepared.classification.kind == "loop"
+
+
+def test_a_spooled_message_a_worker_cannot_read_is_the_spools_failure(
+    pool: WorkerPool, tmp_path: Path
+) -> None:
+    # Not a parse failure to quarantine: the pass fails as when the spool cannot be written,
+    # and the message stays on the server.
+    missing = SpooledBytes(tmp_path / "gone.eml", 2 << 20)
+    with pytest.raises(SpoolError, match=r"gone\.eml"):
+        pool.submit([missing]).results()
