@@ -2,8 +2,8 @@
 
 Self-contained (content and settings in, a picklable value out), so it can run in a worker
 process while the daemon's own process stores the messages before it. A spooled message is read
-here, not in the daemon, and its large attachments go back to the spool rather than through the
-pipe: the daemon never holds a large message.
+here, in pieces from its file, not in the daemon, and its large attachments go back to the spool
+rather than through the pipe: the daemon never holds a large message.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ def prepare(content: Content, settings: PrepareSettings) -> PreparedMessage:
     try:
         classification = classify(raw, parsed, settings.own_mail)
     except SpoolError:
+        # Its file could not be read: no verdict on the message, which stays on the server.
         raise
     except Exception as exc:
         # The classifier is a reading of the message like the parser: its failure is the

@@ -92,8 +92,9 @@ def _parse_streamed(message: StreamedMessage, limits: ParseLimits) -> ParsedMess
     line, line breaks of lone CRs, nothing but white space) is rare, and read whole.
     """
     head = message.head
-    # A blank line found in the first bytes is the first of the message: the search tried every
-    # earlier place and failed there on bytes that are all in ``head``.
+    # The first blank line in the first bytes is the message's first: an earlier match would
+    # have to run past the end of ``head``, so start in its last three bytes, before the one
+    # found, which these patterns' line breaks cannot (the tests cut messages everywhere).
     blank_line = BLANK_LINE.search(head)
     header_end = HEADER_END.search(head)
     if (
@@ -182,8 +183,9 @@ def _parse_tree(
     repaired: Callable[[], bytes],
     identity: Callable[[], str],
 ) -> ParsedMessage | ParseFailure:
-    """The message from the tree ``tree`` builds of its repaired bytes (``repaired`` gives them
-    whole, ``headers`` holds at least their header section) and the repairs' ``defects``."""
+    """The message from the tree ``tree`` builds of its repaired bytes. ``repaired`` gives those
+    bytes whole, for a part whose header lines hold 8-bit bytes; ``headers`` holds at least their
+    header section, all that is read of a tree too deep to build."""
     policy = PARSE_ONCE
     try:
         message = tree(policy)
