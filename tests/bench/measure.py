@@ -31,10 +31,24 @@ CHILD_SCAN_EVERY = 10
 @dataclass(frozen=True)
 class ProcessRun:
     seconds: float
+    # The process and the processes it started and waited for (the parse workers).
     cpu_seconds: float
     peak_rss_mb: float
     # The largest peak among the processes it started; 0 when it started none.
     peak_child_rss_mb: float = 0.0
+    # The process alone.
+    own_cpu_seconds: float = 0.0
+    # Every process on the machine meanwhile: Dovecot and PostgreSQL included, and whatever
+    # else the machine runs, so on a shared machine an upper bound of what the run needed.
+    machine_cpu_seconds: float = 0.0
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the machine has spent on anything but idling, over all cores, since boot."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    # user nice system idle iowait irq softirq steal ...: all but idle and iowait.
+    ticks = [int(value) for value in fields]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def _children(pid: int) -> list[int]:
@@ -94,6 +108,7 @@ def run_measured(
     env = {**os.environ, **(environment or {}), PEAK_FILE_VARIABLE: str(peak_file)}
     argv = [sys.executable, "-m", "tests.bench.peak", module, *arguments]
     with log.open("wb") as output:
+        busy_before = machine_busy_seconds()
         started = time.perf_counter()
         process = subprocess.Popen(
             list(argv), stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, env=env
@@ -101,6 +116,7 @@ def run_measured(
         children = ChildPeaks(process.pid)
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
+        busy = machine_busy_seconds() - busy_before
         child_peak_mb = children.stop()
     # The child is reaped here, so Popen must not wait for it again.
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -113,4 +129,6 @@ def run_measured(
         cpu_seconds=usage.ru_utime + usage.ru_stime,
         peak_rss_mb=peaks["self_kib"] / 1024,
         peak_child_rss_mb=child_peak_mb,
+        own_cpu_seconds=peaks["self_cpu_s"],
+        machine_cpu_seconds=busy,
     )

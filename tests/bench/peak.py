@@ -1,4 +1,4 @@
-"""Run a Python module in this process and record its peak RSS on the way out.
+"""Run a Python module in this process and record its peak RSS and own CPU time on the way out.
 
     BENCH_PEAK_FILE=/tmp/peak.json python -m tests.bench.peak MODULE [ARGS...]
 
@@ -7,12 +7,15 @@ mark of the process it was forked from (exec keeps the larger of the old and new
 child of a 70 MB benchmark would seem to peak at 70 MB. VmHWM in /proc/self/status belongs to the
 address space made by exec, so it is this process's own peak. The same holds for the processes
 it starts (the parse workers), so the benchmark reads their VmHWM from /proc while they run.
+The CPU time is this process's alone (all its threads); what the parent's wait4 reports beyond
+it is its children's, the parse workers'.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import runpy
 import sys
 from pathlib import Path
@@ -45,7 +48,9 @@ def main() -> None:
     try:
         runpy.run_module(module, run_name="__main__", alter_sys=True)
     finally:
-        Path(os.environ[PEAK_FILE_VARIABLE]).write_text(json.dumps({"self_kib": own_peak_kib()}))
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        figures = {"self_kib": own_peak_kib(), "self_cpu_s": usage.ru_utime + usage.ru_stime}
+        Path(os.environ[PEAK_FILE_VARIABLE]).write_text(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ COLUMNS = (
     "seconds",
     "msg/s",
     "cpu s",
+    "own cpu s",
+    "machine cpu s",
     "peak RSS MB",
     "worker RSS MB",
     "stored",
@@ -55,6 +58,8 @@ def rows(results: list[CaseResult]) -> list[dict[str, Any]]:
             "seconds": result.seconds,
             "msg/s": result.per_second,
             "cpu s": result.cpu_seconds,
+            "own cpu s": result.own_cpu_seconds,
+            "machine cpu s": result.machine_cpu_seconds,
             "peak RSS MB": result.peak_rss_mb,
             "worker RSS MB": result.peak_child_rss_mb or None,
             "stored": result.stored,
@@ -85,7 +90,9 @@ def render(results: list[CaseResult], options: BenchOptions) -> str:
 
     out = [
         f"mix={options.mix} N={options.messages} repeat={options.repeat} seed={options.seed} "
-        "(seconds and cpu: medians, cpu including workers; peak RSS of the daemon's process and "
+        "(seconds and cpu: medians; cpu: the process and its workers, own cpu: the process "
+        "alone, machine cpu: every process on the machine meanwhile, of "
+        f"{os.cpu_count()} cores x seconds available; peak RSS of the daemon's process and "
         "of its largest worker: worst repetition)",
         line(list(COLUMNS)),
         *(line(cells) for cells in table),
@@ -108,6 +115,8 @@ def write_json(path: Path, results: list[CaseResult], options: BenchOptions) -> 
                 {
                     "seconds": sample.run.seconds,
                     "cpu_seconds": sample.run.cpu_seconds,
+                    "own_cpu_seconds": sample.run.own_cpu_seconds,
+                    "machine_cpu_seconds": sample.run.machine_cpu_seconds,
                     "peak_rss_mb": sample.run.peak_rss_mb,
                     "peak_worker_rss_mb": sample.run.peak_child_rss_mb,
                     "stored": sample.stored,

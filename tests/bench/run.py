@@ -59,6 +59,14 @@ class CaseResult:
         return statistics.median(sample.run.cpu_seconds for sample in self.samples)
 
     @property
+    def own_cpu_seconds(self) -> float:
+        return statistics.median(sample.run.own_cpu_seconds for sample in self.samples)
+
+    @property
+    def machine_cpu_seconds(self) -> float:
+        return statistics.median(sample.run.machine_cpu_seconds for sample in self.samples)
+
+    @property
     def peak_rss_mb(self) -> float:
         # The worst repetition: memory is a ceiling, not an average.
         return max(sample.run.peak_rss_mb for sample in self.samples)

@@ -34,6 +34,10 @@ def test_small_benchmark_drains_every_case_and_prints_every_row(
     for case in CASES:
         assert by_case[case].left_on_server == 0, case
         assert by_case[case].peak_rss_mb > 0, case
+        # The process's own CPU is part of what it and its workers used, and of the machine's.
+        result = by_case[case]
+        assert 0 < result.own_cpu_seconds <= result.cpu_seconds, case
+        assert result.cpu_seconds <= result.machine_cpu_seconds + 0.1, case
     for case in (DAEMON_SQLITE, DAEMON_POSTGRESQL):
         assert by_case[case].stored == MESSAGES, case
     table = render(results, options).splitlines()
