@@ -1,4 +1,4 @@
-"""A message read from the spool is prepared exactly as the same bytes held in memory."""
+"""A message read from the spool, or in pieces, is prepared exactly as the same bytes in memory."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from helpdesk_ingest.hygiene.classify import classify
 from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.message import ParsedMessage
-from helpdesk_ingest.parsing import ParseLimits
+from helpdesk_ingest.parsing import ParseLimits, parse_message
 from helpdesk_ingest.prepare import prepare
 from helpdesk_ingest.prepared import PreparedMessage, PrepareSettings
 from helpdesk_ingest.spool import Spool, SpooledBytes, in_memory
+from tests.parsing.pieces import streamed
 
 from .conformance import corpus_dir, manifest_rows
 
@@ -55,3 +57,15 @@ def test_every_corpus_message_prepares_the_same_from_the_spool(tmp_path: Path) -
             Spool.release(spooled)
     assert len(rows) > 600
     assert spooled_attachments > 100
+
+
+def test_every_corpus_message_read_in_pieces_parses_and_classifies_as_the_whole() -> None:
+    own_mail = SETTINGS.own_mail
+    for number, row in enumerate(manifest_rows(CORPUS)):
+        raw = (CORPUS / str(row["path"])).read_bytes()
+        # Heads cut anywhere from inside the header section to past it, pieces of odd sizes.
+        message = streamed(raw, head=40 + 37 * number % 2000, piece=1 + 7919 * number % 4093)
+        whole = parse_message(raw)
+        assert parse_message(message) == whole, row["path"]
+        if isinstance(whole, ParsedMessage):
+            assert classify(message, whole, own_mail) == classify(raw, whole, own_mail), row["path"]

@@ -7,9 +7,6 @@ first bytes and the pieces are cut at every size, so both paths and every piece 
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,6 +20,7 @@ from tests.hygiene.mails import dsn, out_of_office
 
 from . import containers, messages
 from .mutations import mutated
+from .pieces import streamed
 
 OWN_MAIL = HygieneSettings(own_addresses=["support@example.com"]).own_mail()
 BIG_BODY = b"Line of text in a long message, ended by CR LF.\r\n" * 2000
@@ -52,20 +50,6 @@ SEEDS = [
     b"From : a@b\r\nSubject : old syntax\r\n\r\nbody\r\n",
     messages.plain(body="x" * 100) + BIG_BODY,
 ]
-
-
-def streamed(raw: bytes, head: int, piece: int) -> StreamedMessage:
-    def pieces_from(start: int) -> Iterator[bytes]:
-        for offset in range(start, len(raw), piece):
-            yield raw[offset : offset + piece]
-
-    return StreamedMessage(
-        head=raw[:head],
-        size=len(raw),
-        sha256=hashlib.sha256(raw).hexdigest(),
-        pieces_from=pieces_from,
-        whole=lambda: raw,
-    )
 
 
 def same_as_whole(raw: bytes, head: int, piece: int, limits: ParseLimits) -> None:
