@@ -1,19 +1,26 @@
-"""One poller per mailbox across every daemon sharing a PostgreSQL database.
+"""One poller per mailbox across every process sharing a database.
 
-Before a pass connects to the POP3 server it takes a session-level advisory lock, keyed by the
-mailbox name, on a connection of its own, and holds it until the pass is over. A replica that
-finds the lock taken skips the mailbox for this run: another daemon is draining it.
+Before a pass connects to the POP3 server it takes a lock keyed by the mailbox name and holds it
+until the pass is over. A process that finds the lock taken skips the mailbox for this run:
+another is draining it.
 
-The lock is in PostgreSQL's one-key (bigint) space; the store's two-key locks (Message-ID,
-migrations) live in a separate space and never collide with it. SQLite has no such lock: with
-SQLite, run a single daemon.
+On PostgreSQL the lock is a session-level advisory lock on a connection of its own, in
+PostgreSQL's one-key (bigint) space; the store's two-key locks (Message-ID, migrations) live in a
+separate space and never collide with it. SQLite has no such lock, and its database is a file on
+one machine: there the lock is an exclusive ``flock`` on a file beside the database's, one per
+mailbox, which the kernel releases when its holder exits, however it exits. So a ``poll`` from
+cron that finds a ``run`` (or a slower ``poll``) draining a mailbox skips it, as a replica does
+on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import structlog
 from sqlalchemy import Connection, Engine, func, select
@@ -34,9 +41,17 @@ def mailbox_lock_key(mailbox: str) -> int:
 def mailbox_lock(engine: Engine, mailbox: str) -> Iterator[bool]:
     """Yield True while this process holds the mailbox's lock, False if another holds it.
 
-    SQLite yields True: a single daemon is the supported limit there. Errors reaching the
-    database propagate (as SQLAlchemyError) before anything is yielded.
+    Errors reaching a PostgreSQL database propagate (as SQLAlchemyError) before anything is
+    yielded. An SQLite database in memory, or known by a URI, has no file to lock beside: True.
     """
+    if engine.dialect.name == "sqlite":
+        lock_file = sqlite_lock_file(engine.url.database, mailbox)
+        if lock_file is None:
+            yield True
+            return
+        with _file_lock(lock_file, mailbox) as held:
+            yield held
+        return
     if engine.dialect.name != "postgresql":
         yield True
         return
@@ -62,3 +77,38 @@ def _unlock(connection: Connection, key: int, mailbox: str) -> None:
         # good makes PostgreSQL release the lock.
         connection.invalidate()
         log.warning("mailbox_unlock_failed", mailbox=mailbox, error=type(exc).__name__)
+
+
+def sqlite_lock_file(database: str | None, mailbox: str) -> Path | None:
+    """The file whose lock stands for ``mailbox``'s, beside the SQLite database ``database``."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    key = mailbox_lock_key(mailbox) & 0xFFFF_FFFF_FFFF_FFFF
+    return Path(f"{database}.mailbox-{key:016x}.lock")
+
+
+@contextmanager
+def _file_lock(path: Path, mailbox: str) -> Iterator[bool]:
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        # Where the lock cannot be made, SQLite cannot write its journal either: the pass goes
+        # on, and fails there, with the database's own error, if it must.
+        log.warning("mailbox_lock_unavailable", mailbox=mailbox, path=str(path), error=str(exc))
+        yield True
+        return
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held = True
+    except BlockingIOError:
+        held = False
+    except OSError as exc:
+        # A file system without locks (some network file systems): the pass goes on unlocked;
+        # the store is idempotent, so two processes at once would only do the same work twice.
+        log.warning("mailbox_lock_unavailable", mailbox=mailbox, path=str(path), error=str(exc))
+        held = True
+    try:
+        yield held
+    finally:
+        # Closing the file releases its lock.
+        os.close(descriptor)

@@ -11,12 +11,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, create_engine, func, select
 from structlog.testing import capture_logs
 
 from helpdesk_ingest.config import load_settings
 from helpdesk_ingest.devserver.server import DevPop3Server
-from helpdesk_ingest.locking import mailbox_lock, mailbox_lock_key
+from helpdesk_ingest.locking import mailbox_lock, mailbox_lock_key, sqlite_lock_file
 from helpdesk_ingest.runtime import Runtime
 from helpdesk_ingest.store.database import make_engine, make_sessionmaker
 from helpdesk_ingest.store.migrations import upgrade_to_head
@@ -30,11 +30,97 @@ def test_lock_key_is_stable_and_differs_per_mailbox() -> None:
     assert -(2**63) <= mailbox_lock_key("support") < 2**63
 
 
-def test_sqlite_always_grants_the_lock(sqlite_url: str) -> None:
+def test_sqlite_lock_excludes_a_second_holder_until_released(sqlite_url: str) -> None:
+    mine, theirs = make_engine(sqlite_url), make_engine(sqlite_url)
+    try:
+        with mailbox_lock(mine, "support") as held:
+            assert held
+            with mailbox_lock(theirs, "support") as other:
+                assert not other
+            with mailbox_lock(theirs, "billing") as other_mailbox:
+                assert other_mailbox
+        with mailbox_lock(theirs, "support") as after_release:
+            assert after_release
+    finally:
+        mine.dispose()
+        theirs.dispose()
+
+
+def test_the_sqlite_lock_is_a_file_beside_the_database(sqlite_url: str) -> None:
     engine = make_engine(sqlite_url)
+    database = Path(str(engine.url.database))
+    lock_file = sqlite_lock_file(str(database), "support")
+    assert lock_file is not None
+    assert lock_file.parent == database.parent
+    assert lock_file.name.startswith(f"{database.name}.mailbox-")
+    assert lock_file != sqlite_lock_file(str(database), "billing")
+    with mailbox_lock(engine, "support") as held:
+        assert held
+        assert lock_file.exists()
+    engine.dispose()
+
+
+def test_sqlite_in_memory_has_no_file_to_lock() -> None:
+    engine = make_engine("sqlite://")
     with mailbox_lock(engine, "support") as first, mailbox_lock(engine, "support") as second:
         assert (first, second) == (True, True)
     engine.dispose()
+
+
+def test_a_lock_file_that_cannot_be_made_leaves_the_pass_to_the_database(tmp_path: Path) -> None:
+    # Where no file can be made beside the database, SQLite cannot work there either: the lock
+    # says so in the log and lets the pass meet the database's own error.
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    # Not make_engine, which would make the database's directory first.
+    engine = create_engine(f"sqlite:///{not_a_directory / 'helpdesk.db'}")
+    with capture_logs() as logs, mailbox_lock(engine, "support") as held:
+        assert held
+    assert [entry["event"] for entry in logs] == ["mailbox_lock_unavailable"]
+    engine.dispose()
+
+
+def test_a_mailbox_locked_by_another_process_is_skipped_on_sqlite(
+    sqlite_url: str, tmp_path: Path, devserver: DevPop3Server
+) -> None:
+    devserver.deliver(customer_mail(1))
+    config = tmp_path / "c.toml"
+    config.write_text(f'database_url = "{sqlite_url}"\n' + mailbox_toml(devserver))
+    settings = load_settings(config)
+    engine = make_engine(sqlite_url)
+    upgrade_to_head(engine)
+    runtime = Runtime(settings, engine, make_sessionmaker(engine))
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from helpdesk_ingest.locking import mailbox_lock\n"
+            "from helpdesk_ingest.store.database import make_engine\n"
+            "with mailbox_lock(make_engine(sys.argv[1]), 'support') as held:\n"
+            "    print(held, flush=True)\n"
+            "    time.sleep(60)\n",
+            sqlite_url,
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == b"True\n"
+        assert runtime.poll(settings.mailbox("support")).outcome == "skipped"
+        assert devserver.sessions_opened == 0
+        # Killed outright, the holder leaves the lock behind only as a file: the kernel freed it.
+        holder.kill()
+        holder.wait(timeout=10)
+        assert runtime.poll(settings.mailbox("support")).outcome == "ok"
+        assert devserver.messages() == []
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait(timeout=10)
+        if holder.stdout is not None:
+            holder.stdout.close()
+        engine.dispose()
 
 
 def test_postgres_lock_excludes_a_second_holder_until_released(postgres_url: str) -> None:
@@ -104,17 +190,17 @@ def _count(engine: Engine, model: type[Any]) -> int:
 
 
 def test_two_daemons_share_one_mailbox_one_session_at_a_time(
-    postgres_url: str, tmp_path: Path, devserver: DevPop3Server
+    database_url: str, tmp_path: Path, devserver: DevPop3Server
 ) -> None:
     total = 60
     for number in range(1, total + 1):
         devserver.deliver(customer_mail(number))
-    engine = make_engine(postgres_url)
+    engine = make_engine(database_url)
     upgrade_to_head(engine)
     config = tmp_path / "daemon.toml"
     # Short intervals and checkpoints make the two daemons contend for the mailbox many times.
     config.write_text(
-        f'database_url = "{postgres_url}"\nlog_format = "json"\n'
+        f'database_url = "{database_url}"\nlog_format = "json"\n'
         "poll_interval_s = 0.3\ncheckpoint_every = 3\n" + mailbox_toml(devserver)
     )
     logs = [tmp_path / "daemon-a.log", tmp_path / "daemon-b.log"]
