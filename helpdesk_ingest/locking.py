@@ -90,7 +90,9 @@ def sqlite_lock_file(database: str | None, mailbox: str) -> Path | None:
 @contextmanager
 def _file_lock(path: Path, mailbox: str) -> Iterator[bool]:
     try:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        # Never through a symbolic link: the lock is a file of the daemon's own.
+        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+        descriptor = os.open(path, flags, 0o600)
     except OSError as exc:
         # Where the lock cannot be made, SQLite cannot write its journal either: the pass goes
         # on, and fails there, with the database's own error, if it must.

@@ -60,6 +60,21 @@ def test_the_sqlite_lock_is_a_file_beside_the_database(sqlite_url: str) -> None:
     engine.dispose()
 
 
+def test_a_symbolic_link_in_place_of_the_lock_file_is_not_followed(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    engine = make_engine(sqlite_url)
+    lock_file = sqlite_lock_file(str(engine.url.database), "support")
+    assert lock_file is not None
+    target = tmp_path / "elsewhere"
+    lock_file.symlink_to(target)
+    with capture_logs() as logs, mailbox_lock(engine, "support") as held:
+        assert held
+    assert [entry["event"] for entry in logs] == ["mailbox_lock_unavailable"]
+    assert not target.exists()
+    engine.dispose()
+
+
 def test_sqlite_in_memory_has_no_file_to_lock() -> None:
     engine = make_engine("sqlite://")
     with mailbox_lock(engine, "support") as first, mailbox_lock(engine, "support") as second:
