@@ -89,28 +89,25 @@ def sqlite_lock_file(database: str | None, mailbox: str) -> Path | None:
 
 @contextmanager
 def _file_lock(path: Path, mailbox: str) -> Iterator[bool]:
+    descriptor: int | None = None
     try:
         # Never through a symbolic link: the lock is a file of the daemon's own.
         flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
         descriptor = os.open(path, flags, 0o600)
-    except OSError as exc:
-        # Where the lock cannot be made, SQLite cannot write its journal either: the pass goes
-        # on, and fails there, with the database's own error, if it must.
-        log.warning("mailbox_lock_unavailable", mailbox=mailbox, path=str(path), error=str(exc))
-        yield True
-        return
-    try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         held = True
     except BlockingIOError:
         held = False
     except OSError as exc:
-        # A file system without locks (some network file systems): the pass goes on unlocked;
-        # the store is idempotent, so two processes at once would only do the same work twice.
+        # No lock to be had: the file cannot be made (then SQLite cannot write its journal
+        # there either, and the pass meets the database's own error) or the file system has no
+        # locks (some network file systems). The pass goes on unlocked; the store is idempotent,
+        # so two processes at once would only do the same work twice.
         log.warning("mailbox_lock_unavailable", mailbox=mailbox, path=str(path), error=str(exc))
         held = True
     try:
         yield held
     finally:
-        # Closing the file releases its lock.
-        os.close(descriptor)
+        if descriptor is not None:
+            # Closing the file releases its lock.
+            os.close(descriptor)
