@@ -23,20 +23,17 @@ _REPORT_TYPE_TEXT = (b"message/", b"rfc822-headers", b"multipart/digest")
 
 def _may_hold_report(raw: bytes | StreamedMessage) -> bool:
     # The parser decodes bytes as ASCII, so ASCII lowercase is the only case it folds.
-    if isinstance(raw, StreamedMessage):
-        return contains_any_lowered(raw, _REPORT_TYPE_TEXT)
-    lowered = raw.lower()
-    return any(text in lowered for text in _REPORT_TYPE_TEXT)
+    pieces = raw.pieces() if isinstance(raw, StreamedMessage) else (raw,)
+    return contains_any_lowered(pieces, _REPORT_TYPE_TEXT)
 
 
 def _top_headers(raw: bytes | StreamedMessage) -> Message:
     """The top-level headers of ``raw``, read as the whole message's parse reads them."""
     if isinstance(raw, StreamedMessage):
+        # The head holds the whole header section when it holds the blank line ending it.
         blank_line = BLANK_LINE.search(raw.head)
-        section = raw.head[: blank_line.start()] if blank_line else raw.whole()
-    else:
-        section = raw[: header_section_size(raw)]
-    return BytesParser(policy=compat32).parsebytes(section, True)
+        raw = raw.head[: blank_line.start()] if blank_line else raw.whole()
+    return BytesParser(policy=compat32).parsebytes(raw[: header_section_size(raw)], True)
 
 
 def _whole_tree(raw: bytes | StreamedMessage) -> Message:

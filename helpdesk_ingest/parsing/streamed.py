@@ -9,7 +9,7 @@ classifier looks for report types piece by piece; only rare repairs read the mes
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 # The longest blank line that ends a header section: CR LF CR LF.
@@ -38,13 +38,14 @@ def head_bytes(max_header_bytes: int) -> int:
     return max_header_bytes + _HEADER_END_BYTES
 
 
-def contains_any_lowered(message: StreamedMessage, needles: tuple[bytes, ...]) -> bool:
-    """Whether the ASCII-lowercased message holds one of ``needles`` (lowercase)."""
+def contains_any_lowered(pieces: Iterable[bytes], needles: tuple[bytes, ...]) -> bool:
+    """Whether the ASCII-lowercased bytes of ``pieces``, in order, hold one of ``needles``
+    (lowercase)."""
     # Each piece searched together with the end of the one before it: a needle split between
     # two pieces is found, and a piece is never lowered whole with the rest of the message.
     overlap = max(len(needle) for needle in needles) - 1
     tail = b""
-    for piece in message.pieces():
+    for piece in pieces:
         window = tail + piece.lower()
         if any(needle in window for needle in needles):
             return True
