@@ -127,7 +127,7 @@ def test_a_spooled_message_is_parsed_and_classified_from_pieces_of_its_file(
 def test_a_spooled_message_whose_file_cannot_be_read_fails_the_pass_and_is_not_quarantined(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    raw = messages_with_a_long_body()
+    raw = a_message_with_a_long_body()
     settings = PrepareSettings(ParseLimits(), HygieneSettings().own_mail())
     with Spool(tmp_path) as spool:
         gone = spool.write(raw)
@@ -169,5 +169,5 @@ def test_a_spooled_message_whose_file_cannot_be_read_fails_the_pass_and_is_not_q
         assert reads_from_the_start == 2
 
 
-def messages_with_a_long_body() -> bytes:
+def a_message_with_a_long_body() -> bytes:
     return AUTO_REPLY_HEAD + b"I am away until Monday.\r\n" * 10_000
