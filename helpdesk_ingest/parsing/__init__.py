@@ -35,6 +35,7 @@ from helpdesk_ingest.parsing.parts import Collected, collect
 from helpdesk_ingest.parsing.policy import PARSE_ONCE
 from helpdesk_ingest.parsing.rawheaders import (
     HEADER_END,
+    declared_charsets,
     header_charsets,
     repair_head,
     repair_header_section,
@@ -189,7 +190,7 @@ def _parse_tree(
     policy = PARSE_ONCE
     try:
         message = tree(policy)
-        collected = collect(message, limits, cache(lambda: header_charsets(repaired())))
+        collected = collect(message, limits, cache(lambda: declared_charsets(repaired())))
     except RecursionError:
         # Nesting deeper than the email package can follow: keep the headers, so the message
         # still becomes a ticket; the raw bytes stay stored for anyone who needs the rest.

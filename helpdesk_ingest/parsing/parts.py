@@ -44,7 +44,8 @@ class Collected:
     pieces: list[BodyPiece] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
-    # What the message declares, for names in raw 8-bit bytes: see partheaders.filename.
+    # What the message declares (rawheaders.declared_charsets), for names in raw 8-bit bytes
+    # (partheaders.filename) and for text without a label too short to detect (decode_bytes).
     charsets: Callable[[], Sequence[str]] = tuple
     parts_seen: int = 0
 
@@ -227,7 +228,12 @@ def _is_body_text(part: Message, content_type: str, *, resource: bool) -> bool:
 def _leaf(part: Message, found: Collected, *, resource: bool) -> list[BodyPiece]:
     content_type = part.get_content_type()
     if _is_body_text(part, content_type, resource=resource):
-        text, defects = decode_bytes(_payload_bytes(part), part.get_content_charset())
+        text, defects = decode_bytes(
+            _payload_bytes(part),
+            part.get_content_charset(),
+            found.charsets,
+            markup=content_type == "text/html",
+        )
         found.defects.extend(defects)
         if content_type == "text/html":
             return [BodyPiece(html=text)]

@@ -17,7 +17,12 @@ from collections.abc import Callable
 from helpdesk_ingest.parsing.text import codec_for, is_multibyte, relatives
 
 _BOM = b"\xef\xbb\xbf"
-_DECLARED_CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+# A charset parameter (Content-Type, and HTML's <meta>) or an RFC 2047 encoded word's charset
+# (with its optional RFC 2231 language).
+_DECLARED_CHARSET = re.compile(
+    rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)|=\?([A-Za-z0-9_.:-]+)(?:\*[A-Za-z0-9-]*)?\?[BbQq]\?""",
+    re.IGNORECASE,
+)
 _EIGHT_BIT = re.compile(rb"[\x80-\xff]")
 # Where the repairs take the header section to end.
 HEADER_END = re.compile(rb"\r?\n\r?\n")
@@ -40,18 +45,25 @@ def _ascii_compatible(codec: str) -> bool:
     return "From:".encode(codec, errors="replace") == b"From:"
 
 
-def header_charsets(raw: bytes) -> list[str]:
-    """Codecs to try on an 8-bit header line, best evidence first.
+def declared_charsets(raw: bytes) -> list[str]:
+    """The codecs ``raw`` declares anywhere, best evidence first, for 8-bit text without a label.
 
-    A multi-byte charset the message declares goes first: that such a line decodes in it
-    without error is strong evidence. A single-byte one decodes anything, so it comes last.
+    A multi-byte charset goes first: that such text decodes in it without error is strong
+    evidence; its usual siblings follow. A one-byte charset decodes anything, so it comes last,
+    and only the first one declared.
     """
-    declared = [codec_for(label.decode("ascii")) for label in _DECLARED_CHARSET.findall(raw)]
+    labels = [match.group(1) or match.group(2) for match in _DECLARED_CHARSET.finditer(raw)]
+    declared = [codec_for(label.decode("ascii")) for label in labels]
     usable = [codec for codec in dict.fromkeys(declared) if codec and _ascii_compatible(codec)]
     multibyte = [codec for codec in usable if is_multibyte(codec)]
     single = [codec for codec in usable if not is_multibyte(codec)][:1]
     related = [other for codec in multibyte for other in relatives(codec)]
-    return list(dict.fromkeys(["utf-8", *multibyte, *related, *single, "cp1252"]))
+    return list(dict.fromkeys([*multibyte, *related, *single]))
+
+
+def header_charsets(raw: bytes) -> list[str]:
+    """Codecs to try on an 8-bit header line: UTF-8, those ``raw`` declares, then cp1252."""
+    return list(dict.fromkeys(["utf-8", *declared_charsets(raw), "cp1252"]))
 
 
 def _skip_leading_junk(lines: list[bytes], defects: list[str]) -> list[bytes]:

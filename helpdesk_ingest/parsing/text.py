@@ -132,8 +132,64 @@ def _first_decoding(data: bytes, codec: str) -> tuple[str, str] | None:
     return None
 
 
-def decode_bytes(data: bytes, declared: str | None) -> tuple[str, list[str]]:
-    """Decode ``data``; returns the text and the defects met on the way."""
+# Detection weighs how often letters and pairs of them occur; one or two 8-bit bytes among ASCII
+# are too little for that (French "Très bien" came out Baltic, "à demain" Cyrillic). Such text is
+# read in what the message declares elsewhere, else, when each of those bytes stands alone as a
+# Latin letter with a diacritic does, in windows-1252, the charset header bytes fall back to too.
+TOO_FEW_TO_DETECT = 2
+_EIGHT_BIT_RUN = re.compile(rb"[\x80-\xff]+")
+ASSUMED_CHARSET = "cp1252"
+# An HTML part may declare its charset in a <meta> tag or an XML declaration: the detector reads
+# those, so such a part goes to it whatever its length.
+_MARKUP_DECLARATION = re.compile(
+    rb"<(?:meta|\?xml)\b[^<>]{0,300}?(?:charset|encoding)", re.IGNORECASE
+)
+_MARKUP_DECLARATION_WITHIN = 4096
+
+
+def _few_lone_bytes(data: bytes) -> tuple[bool, bool]:
+    """Whether ``data`` holds one to TOO_FEW_TO_DETECT 8-bit bytes, and whether each of them
+    stands alone between ASCII bytes. (Text without any that reaches detection is ISO-2022.)"""
+    total = 0
+    lone = True
+    for run in _EIGHT_BIT_RUN.finditer(data):
+        length = run.end() - run.start()
+        total += length
+        if total > TOO_FEW_TO_DETECT:
+            return False, False
+        lone = lone and length == 1
+    return total > 0, total > 0 and lone
+
+
+def _too_little_to_detect(
+    data: bytes, elsewhere: Callable[[], Sequence[str]]
+) -> tuple[str, str] | None:
+    """``data`` decoded without detection when it is too short for it, and the codec used."""
+    few, lone = _few_lone_bytes(data)
+    if not few:
+        return None
+    for codec in elsewhere():
+        if not is_multibyte(codec):
+            return _first_decoding(data, codec)
+        try:
+            return data.decode(codec), codec
+        except UnicodeDecodeError:
+            continue
+    return _first_decoding(data, ASSUMED_CHARSET) if lone else None
+
+
+def decode_bytes(
+    data: bytes,
+    declared: str | None,
+    elsewhere: Callable[[], Sequence[str]] = tuple,
+    *,
+    markup: bool = False,
+) -> tuple[str, list[str]]:
+    """Decode ``data``; returns the text and the defects met on the way.
+
+    ``elsewhere`` gives the charsets the rest of the message declares (``declared_charsets``),
+    asked only for undeclared text too short to detect; ``markup`` says the text is HTML.
+    """
     defects: list[str] = []
     codec = codec_for(declared)
     if declared and codec is None and declared.strip().lower() not in CHARSET_ALIASES:
@@ -157,6 +213,12 @@ def decode_bytes(data: bytes, declared: str | None) -> tuple[str, list[str]]:
             return data.decode("utf-8"), defects
         except UnicodeDecodeError:
             pass
+    declares_itself = markup and _MARKUP_DECLARATION.search(data, 0, _MARKUP_DECLARATION_WITHIN)
+    short = None if declares_itself else _too_little_to_detect(data, elsewhere)
+    if short is not None:
+        text, short_codec = short
+        defects.append(f"charset-assumed:{short_codec}")
+        return text, defects
     detected = _detected(data)
     if detected is not None:
         text, detected_codec = detected

@@ -66,15 +66,12 @@ def test_mislabelled_text_is_detected() -> None:
     assert "charset-mismatch:utf-8" in defects
 
 
-# Text without a usable label, in the charsets senders' software writes. Western text is the
-# hard case: a few accented letters among ASCII fit many charsets (an earlier detector read
-# "Hallo Jürgen" as UTF-16 and the German paragraph as Big5-HKSCS).
+# Text without a usable label, in the charsets senders' software writes, with three 8-bit bytes
+# or more: enough for detection. Western text is the hard case: a few accented letters among
+# ASCII fit many charsets (an earlier detector read the German paragraph as Big5-HKSCS).
 _UNLABELLED = [
-    ("Hallo Jürgen", "cp1252"),
-    ("Merci, ça marche", "cp1252"),
-    ("Danke schön!", "cp1252"),
-    ("Smörgåsbord", "cp1252"),
     ("\u201eRechnung\u201c \u2013 5 \u20ac", "cp1252"),
+    ("Grüße aus Köln", "cp1252"),
     (
         "Sehr geehrte Damen und Herren,\r\nmeine Bestellung ist nicht angekommen. Können Sie "
         "bitte prüfen?\r\nMit freundlichen Grüßen\r\n",
@@ -96,6 +93,103 @@ def test_unlabelled_or_mislabelled_text_is_detected(
 
     assert decoded == text
     assert [defect for defect in defects if defect.startswith("charset-detected:")]
+
+
+# One or two accented letters among ASCII: too little to detect from. The first four the detector
+# reads as Baltic, Esperanto, Cyrillic and Romanian text ("Trčs bien", "à" as a Cyrillic letter).
+_TOO_SHORT_TO_DETECT = [
+    "Très bien",
+    "Hej då",
+    "Merci beaucoup, à demain",
+    "Ça marche",
+    "Hallo Jürgen",
+    "Danke schön!",
+    "Smörgåsbord",
+]
+
+
+@pytest.mark.parametrize("text", _TOO_SHORT_TO_DETECT)
+@pytest.mark.parametrize("label", [None, "us-ascii", "utf-8"])
+def test_unlabelled_text_with_one_or_two_accented_letters_is_read_as_windows_1252(
+    text: str, label: str | None
+) -> None:
+    decoded, defects = decode_bytes(text.encode("cp1252"), label)
+
+    assert decoded == text
+    assert "charset-assumed:cp1252" in defects
+
+
+@pytest.mark.parametrize(
+    ("text", "charset", "elsewhere", "used"),
+    [
+        # A one-byte charset the message declares: Czech reads as Western without it ("Dìkuji").
+        ("Děkuji", "iso-8859-2", ["iso8859-2"], "iso8859-2"),
+        # A multi-byte one: each of these two bytes is one character, which detection misses.
+        ("Tanaka 様", "cp932", ["cp932"], "cp932"),
+        ("OK 好", "gb18030", ["gb18030", "big5"], "gb18030"),
+        ("Ok 是", "big5", ["big5", "gb18030"], "big5"),
+        # One that cannot decode the text is passed over.
+        ("Děkuji", "cp1250", ["cp932", "cp1250"], "cp1250"),
+    ],
+)
+def test_short_unlabelled_text_is_read_in_a_charset_the_message_declares(
+    text: str, charset: str, elsewhere: list[str], used: str
+) -> None:
+    decoded, defects = decode_bytes(text.encode(charset), None, lambda: elsewhere)
+
+    assert decoded == text
+    assert defects == [f"charset-assumed:{used}"]
+
+
+def test_two_bytes_in_a_row_are_not_taken_for_accented_letters() -> None:
+    # A word of two Cyrillic letters, or one character of a multi-byte charset.
+    assert decode_bytes("Да".encode("cp1251"), None) == ("Да", ["charset-detected:cp1251"])
+
+
+def test_a_short_html_part_that_declares_its_charset_is_read_in_it() -> None:
+    html = '<html><head><meta charset="iso-8859-2"></head><body>Děkuji</body></html>'
+
+    decoded, defects = decode_bytes(html.encode("iso-8859-2"), None, markup=True)
+
+    assert decoded == html
+    assert defects == ["charset-detected:iso8859-2"]
+
+
+def test_a_short_html_part_without_a_declaration_is_read_as_windows_1252() -> None:
+    html = "<p>Très bien</p>"
+
+    assert decode_bytes(html.encode("cp1252"), None, markup=True) == (
+        html,
+        ["charset-assumed:cp1252"],
+    )
+
+
+def test_an_unlabelled_body_is_read_in_the_charset_of_the_subject() -> None:
+    raw = (
+        b"From: klient@example.cz\r\nSubject: =?iso-8859-2?Q?D=ECkuji?=\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n" + "Děkuji.\r\n".encode("iso-8859-2")
+    )
+
+    result = parse_message(raw)
+
+    assert isinstance(result, ParsedMessage)
+    assert result.subject == "Děkuji"
+    # Detection reads the one 8-bit byte as "ì", and windows-1252 would too.
+    assert result.body_text == "Děkuji."
+
+
+def test_a_raw_header_is_read_in_the_charset_of_an_encoded_word() -> None:
+    raw = (
+        b"From: =?iso-8859-2?Q?Ji=F8=ED?= <jiri@example.cz>\r\n"
+        + "Subject: Účet je zablokovaný\r\n".encode("iso-8859-2")
+        + b"\r\nbody\r\n"
+    )
+
+    result = parse_message(raw)
+
+    assert isinstance(result, ParsedMessage)
+    assert result.subject == "Účet je zablokovaný"
 
 
 def test_unlabelled_iso2022_text_is_not_taken_for_utf8() -> None:
