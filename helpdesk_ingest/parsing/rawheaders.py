@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from helpdesk_ingest.parsing.text import codec_for, is_multibyte, relatives
+from helpdesk_ingest.parsing.text import ASSUMED_CHARSET, codec_for, is_multibyte, relatives
 
 _BOM = b"\xef\xbb\xbf"
 # A charset parameter (Content-Type, and HTML's <meta>) or an RFC 2047 encoded word's charset
@@ -63,7 +63,7 @@ def declared_charsets(raw: bytes) -> list[str]:
 
 def header_charsets(raw: bytes) -> list[str]:
     """Codecs to try on an 8-bit header line: UTF-8, those ``raw`` declares, then cp1252."""
-    return list(dict.fromkeys(["utf-8", *declared_charsets(raw), "cp1252"]))
+    return list(dict.fromkeys(["utf-8", *declared_charsets(raw), ASSUMED_CHARSET]))
 
 
 def _skip_leading_junk(lines: list[bytes], defects: list[str]) -> list[bytes]:

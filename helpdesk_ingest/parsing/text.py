@@ -254,7 +254,7 @@ def repair_surrogates(text: str, charsets: Sequence[str] = ()) -> str:
             raw = text.encode("utf-8", errors="surrogateescape")
         except UnicodeEncodeError:
             return text.encode("utf-8", errors="replace").decode("utf-8")
-        for label in ("utf-8", *charsets, "cp1252"):
+        for label in ("utf-8", *charsets, ASSUMED_CHARSET):
             codec = codec_for(label)
             if codec is None:
                 continue

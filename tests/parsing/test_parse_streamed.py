@@ -24,6 +24,12 @@ from .pieces import streamed
 
 OWN_MAIL = HygieneSettings(own_addresses=["support@example.com"]).own_mail()
 BIG_BODY = b"Line of text in a long message, ended by CR LF.\r\n" * 2000
+SHORT_UNLABELLED_TEXT = (
+    b"From: a@b\r\nSubject: =?iso-8859-2?Q?D=ECkuji?=\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+    b"Content-Type: text/plain\r\n\r\nD\xeckuji.\r\n--b\r\n"
+    b"Content-Type: application/octet-stream\r\n\r\n" + b"data\r\n" * 100 + b"--b--\r\n"
+)
 SEEDS = [
     messages.plain(),
     messages.ALTERNATIVE,
@@ -49,6 +55,8 @@ SEEDS = [
     ),
     b"From : a@b\r\nSubject : old syntax\r\n\r\nbody\r\n",
     messages.plain(body="x" * 100) + BIG_BODY,
+    # A short text without a charset, read in the one the Subject declares.
+    SHORT_UNLABELLED_TEXT,
 ]
 
 
@@ -110,3 +118,10 @@ def test_a_word_split_between_two_pieces_is_found(piece: int) -> None:
     assert contains_any_lowered(message.pieces(), (b"message/", b"nothing"))
     assert contains_any_lowered(message.pieces(), (b"delivery-status",))
     assert not contains_any_lowered(message.pieces(), (b"message/rfc822",))
+
+
+def test_a_short_text_without_a_charset_is_read_in_the_declared_one_from_pieces() -> None:
+    parsed = parse_message(streamed(SHORT_UNLABELLED_TEXT, 200, 64), ParseLimits())
+
+    assert isinstance(parsed, ParsedMessage)
+    assert parsed.body_text == "Děkuji."
