@@ -8,6 +8,7 @@ Every secret can instead be read from a file named by its ``…_file`` sibling s
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import tomllib
@@ -22,6 +23,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic.fields import FieldInfo
@@ -231,6 +233,15 @@ class Settings(BaseSettings):
     )
     max_mime_parts: int = Field(default=500, ge=1, description="MIME parts looked at per message.")
     max_mime_depth: int = Field(default=20, ge=1, description="MIME nesting followed per message.")
+    fallback_charset: str = Field(
+        default="windows-1252",
+        description=(
+            "Charset of 8-bit text that declares none and is too short to detect one from (one "
+            "or two accented letters), and of 8-bit header bytes that are not UTF-8: what your "
+            "senders' older software writes (windows-1250 for Central European, windows-1251 "
+            "for Cyrillic mail)."
+        ),
+    )
     ticket_tag_pattern: str = Field(
         default=DEFAULT_TICKET_TAG_PATTERN,
         description="Regex finding a ticket number in a subject; needs a group named 'number'.",
@@ -285,6 +296,19 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Routing rules ([[routing]]), first match wins; checked at start-up.",
     )
+
+    @field_validator("fallback_charset")
+    @classmethod
+    def _charset_of_mail(cls, label: str) -> str:
+        """The label as the codec that reads it (windows-1250 as cp1250)."""
+        try:
+            codec = codecs.lookup(label.strip()).name
+        except LookupError:
+            raise ValueError(f"{label!r} is not a charset Python knows") from None
+        # UTF-16 and its kin cannot be what 8-bit mail text is written in.
+        if "From: x".encode(codec, errors="replace") != b"From: x":
+            raise ValueError(f"{label!r} does not write ASCII as ASCII; mail text needs that")
+        return codec
 
     @model_validator(mode="after")
     def _check(self) -> Self:

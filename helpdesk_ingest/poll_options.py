@@ -25,6 +25,9 @@ class PollOptions:
     # Failed ingest transactions of one message (over passes) before it goes to quarantine.
     store_attempts: int = 3
     parse_limits: ParseLimits = field(default_factory=ParseLimits)
+    # The codec of 8-bit text the message declares no charset for and that is too short to
+    # detect one from.
+    fallback_charset: str = "cp1252"
     # Messages stored in one transaction and then deleted together: one COMMIT and one round
     # trip of DELEs per group instead of per message. The invariant holds per group.
     group_size: int = 32
@@ -38,5 +41,8 @@ class PollOptions:
 
     def prepare_settings(self) -> PrepareSettings:
         return PrepareSettings(
-            self.parse_limits, self.policy.hygiene.own_mail(), self.spool_over_bytes
+            self.parse_limits,
+            self.policy.hygiene.own_mail(),
+            self.spool_over_bytes,
+            self.fallback_charset,
         )

@@ -38,7 +38,7 @@ def prepare(content: Content, settings: PrepareSettings) -> PreparedMessage:
     else:
         sha256 = sha256_hex(content)
     raw = _readable(content, sha256, settings.limits)
-    parsed = parse_message(raw, settings.limits)
+    parsed = parse_message(raw, settings.limits, fallback_charset=settings.fallback_charset)
     if isinstance(parsed, ParseFailure):
         return PreparedMessage(sha256, parsed, None)
     if isinstance(content, SpooledBytes):

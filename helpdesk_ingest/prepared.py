@@ -35,6 +35,8 @@ class PrepareSettings:
     own_mail: OwnMail
     # Attachments of a spooled message larger than this are written beside it.
     spool_over_bytes: int = 1024 * 1024
+    # The codec of undeclared 8-bit text too short to detect a charset from (parse_message).
+    fallback_charset: str = "cp1252"
 
 
 def sha256_hex(raw: Content) -> str:

@@ -52,6 +52,7 @@ class Runtime:
             policy=IngestPolicy(self.settings.hygiene, self.settings.follow_up),
             store_attempts=self.settings.poison_retry_limit,
             parse_limits=self.settings.parse_limits,
+            fallback_charset=self.settings.fallback_charset,
             group_size=self.settings.commit_group_size,
             spool_over_bytes=self.settings.spool_over_bytes,
             spool_dir=self.settings.spool_dir,

@@ -233,7 +233,10 @@ def preparer_for(settings: Settings) -> Preparer:
     workers = settings.parse_workers
     return make_preparer(
         PrepareSettings(
-            settings.parse_limits, settings.hygiene.own_mail(), settings.spool_over_bytes
+            settings.parse_limits,
+            settings.hygiene.own_mail(),
+            settings.spool_over_bytes,
+            settings.fallback_charset,
         ),
         default_worker_count() if workers is None else workers,
     )

@@ -115,6 +115,14 @@ def test_secret_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             "spool_dir: Path does not point to a directory",
         ),
         (("poll_interval_s = 60", "spool_over_bytes = 1000"), "spool_over_bytes: Input should be"),
+        (
+            ("poll_interval_s = 60", 'fallback_charset = "windows-9999"'),
+            "fallback_charset: 'windows-9999' is not a charset Python knows",
+        ),
+        (
+            ("poll_interval_s = 60", 'fallback_charset = "utf-16"'),
+            "fallback_charset: 'utf-16' does not write ASCII as ASCII",
+        ),
     ],
 )
 def test_invalid_config_names_setting(
@@ -128,6 +136,16 @@ def test_invalid_config_names_setting(
     assert expected in message
     assert "correct horse battery" not in message
     assert "\n" not in message
+
+
+def test_fallback_charset_is_read_as_the_codec_of_its_label(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings(write(tmp_path, MINIMAL)).fallback_charset == "cp1252"
+    config = write(tmp_path, 'fallback_charset = "Windows-1250"\n' + MINIMAL)
+    assert load_settings(config).fallback_charset == "cp1250"
+    monkeypatch.setenv("HELPDESK_INGEST_FALLBACK_CHARSET", "koi8-r")
+    assert load_settings(config).fallback_charset == "koi8-r"
 
 
 def test_ticket_tag_pattern_needs_number_group(tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ from helpdesk_ingest.parsing.rawheaders import (
 )
 from helpdesk_ingest.parsing.reply import split_reply
 from helpdesk_ingest.parsing.streamed import StreamedMessage
+from helpdesk_ingest.parsing.text import ASSUMED_CHARSET
 from helpdesk_ingest.spool import SpoolError
 
 __all__ = ["ParseLimits", "StreamedMessage", "parse_message", "parse_oversized"]
@@ -53,9 +54,15 @@ _MBOX_FROM_LINE = re.compile(rb"From [^\s:]")
 
 
 def parse_message(
-    raw: bytes | StreamedMessage, limits: ParseLimits | None = None
+    raw: bytes | StreamedMessage,
+    limits: ParseLimits | None = None,
+    *,
+    fallback_charset: str = ASSUMED_CHARSET,
 ) -> ParsedMessage | ParseFailure:
     """What ``raw`` says; a ParseFailure (for quarantine) when it cannot be a message.
+
+    ``fallback_charset`` (a Python codec name) reads 8-bit bytes nothing in the message
+    declares a charset for, where they are too few to detect one (``text.decode_bytes``).
 
     Over ``max_message_bytes`` or ``max_header_bytes``, only the headers are read: the result is
     a message whose body says what happened, with the defect ``over-size-limit`` or
@@ -63,30 +70,38 @@ def parse_message(
     """
     limits = limits or _DEFAULT_LIMITS
     if isinstance(raw, StreamedMessage):
-        return _parse_streamed(raw, limits)
+        return _parse_streamed(raw, limits, fallback_charset)
     if not raw.strip():
         return ParseFailure("unparseable", "the message is empty")
     headers_size = header_section_size(raw)
     if headers_size > limits.max_header_bytes:
         oversize = headers_too_large(headers_size, limits.max_header_bytes)
         section = header_section(raw, limits.max_header_bytes)
-        return _guarded(lambda: _parse(section, limits, oversize, raw))
+        return _guarded(lambda: _parse(section, limits, oversize, raw, fallback_charset))
     if len(raw) > limits.max_message_bytes:
-        return parse_oversized(raw[:headers_size], len(raw), limits)
-    return _guarded(lambda: _parse(raw, limits, None, raw))
+        return parse_oversized(
+            raw[:headers_size], len(raw), limits, fallback_charset=fallback_charset
+        )
+    return _guarded(lambda: _parse(raw, limits, None, raw, fallback_charset))
 
 
 def parse_oversized(
-    headers: bytes, size: int, limits: ParseLimits | None = None
+    headers: bytes,
+    size: int,
+    limits: ParseLimits | None = None,
+    *,
+    fallback_charset: str = ASSUMED_CHARSET,
 ) -> ParsedMessage | ParseFailure:
     """A message of ``size`` bytes known only by its ``headers`` (for example from POP3 TOP n 0)."""
     limits = limits or _DEFAULT_LIMITS
     section = header_section(headers, limits.max_header_bytes)
     oversize = message_too_large(size, limits.max_message_bytes)
-    return _guarded(lambda: _parse(section, limits, oversize, headers))
+    return _guarded(lambda: _parse(section, limits, oversize, headers, fallback_charset))
 
 
-def _parse_streamed(message: StreamedMessage, limits: ParseLimits) -> ParsedMessage | ParseFailure:
+def _parse_streamed(
+    message: StreamedMessage, limits: ParseLimits, fallback: str
+) -> ParsedMessage | ParseFailure:
     """The message read in pieces, as ``parse_message`` reads the same bytes whole.
 
     What the first bytes cannot settle (no header section ending in them, an mbox separator
@@ -105,17 +120,19 @@ def _parse_streamed(message: StreamedMessage, limits: ParseLimits) -> ParsedMess
         or not head.strip()
         or _MBOX_FROM_LINE.match(head)
     ):
-        return parse_message(message.whole(), limits)
+        return parse_message(message.whole(), limits, fallback_charset=fallback)
     if message.size > limits.max_message_bytes:
-        return parse_oversized(head[: blank_line.start()], message.size, limits)
-    return _guarded(lambda: _parse_pieces(message, header_end.start(), limits))
+        return parse_oversized(
+            head[: blank_line.start()], message.size, limits, fallback_charset=fallback
+        )
+    return _guarded(lambda: _parse_pieces(message, header_end.start(), limits, fallback))
 
 
 def _parse_pieces(
-    message: StreamedMessage, split: int, limits: ParseLimits
+    message: StreamedMessage, split: int, limits: ParseLimits, fallback: str
 ) -> ParsedMessage | ParseFailure:
     repaired_head, defects = repair_head(
-        message.head[:split], lambda: header_charsets(message.whole())
+        message.head[:split], lambda: header_charsets(message.whole(), fallback)
     )
     pieces = chain((repaired_head,), message.pieces_from(split))
     return _parse_tree(
@@ -123,8 +140,9 @@ def _parse_pieces(
         repaired_head,
         defects,
         limits,
-        lambda: repair_header_section(message.whole())[0],
+        lambda: repair_header_section(message.whole(), fallback)[0],
         lambda: message.sha256,
+        fallback,
     )
 
 
@@ -149,19 +167,19 @@ def _sender(senders: tuple[Address, ...]) -> Address | None:
     )
 
 
-def _normalised(raw: bytes) -> tuple[bytes, list[str]]:
+def _normalised(raw: bytes, fallback: str) -> tuple[bytes, list[str]]:
     if _MBOX_FROM_LINE.match(raw) and b"\n" in raw:
         # An mbox separator line is not a header; drop it as mail clients do.
         raw = raw.split(b"\n", 1)[1]
     if b"\r" in raw and b"\n" not in raw:
         raw = raw.replace(b"\r", b"\n")
-    return repair_header_section(raw)
+    return repair_header_section(raw, fallback)
 
 
 def _parse(
-    raw: bytes, limits: ParseLimits, oversize: Oversize | None, identity: bytes
+    raw: bytes, limits: ParseLimits, oversize: Oversize | None, identity: bytes, fallback: str
 ) -> ParsedMessage | ParseFailure:
-    repaired, defects = _normalised(raw)
+    repaired, defects = _normalised(raw, fallback)
     if oversize is not None:
         message = BytesParser(policy=PARSE_ONCE).parsebytes(repaired, headersonly=True)
         collected = Collected(pieces=[BodyPiece(plain=oversize.note)], defects=[oversize.defect])
@@ -173,6 +191,7 @@ def _parse(
         limits,
         lambda: repaired,
         lambda: _sha256_hex(identity),
+        fallback,
     )
 
 
@@ -183,6 +202,7 @@ def _parse_tree(
     limits: ParseLimits,
     repaired: Callable[[], bytes],
     identity: Callable[[], str],
+    fallback: str,
 ) -> ParsedMessage | ParseFailure:
     """The message from the tree ``tree`` builds of its repaired bytes. ``repaired`` gives those
     bytes whole, for a part whose header lines hold 8-bit bytes; ``headers`` holds at least their
@@ -190,7 +210,7 @@ def _parse_tree(
     policy = PARSE_ONCE
     try:
         message = tree(policy)
-        collected = collect(message, limits, cache(lambda: declared_charsets(repaired())))
+        collected = collect(message, limits, cache(lambda: declared_charsets(repaired())), fallback)
     except RecursionError:
         # Nesting deeper than the email package can follow: keep the headers, so the message
         # still becomes a ticket; the raw bytes stay stored for anyone who needs the rest.

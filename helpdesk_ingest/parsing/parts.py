@@ -28,7 +28,7 @@ from helpdesk_ingest.parsing.secure import (
     part_marks,
     unreadable_note,
 )
-from helpdesk_ingest.parsing.text import decode_bytes
+from helpdesk_ingest.parsing.text import ASSUMED_CHARSET, decode_bytes
 from helpdesk_ingest.parsing.tnef import expand_tnef, is_tnef
 from helpdesk_ingest.parsing.uuencode import extract_uuencoded
 from helpdesk_ingest.spool import in_memory
@@ -47,7 +47,12 @@ class Collected:
     # What the message declares (rawheaders.declared_charsets), for names in raw 8-bit bytes
     # (partheaders.filename) and for text without a label too short to detect (decode_bytes).
     charsets: Callable[[], Sequence[str]] = tuple
+    # What reads such text and names when the message declares nothing that does.
+    fallback_charset: str = ASSUMED_CHARSET
     parts_seen: int = 0
+
+    def charsets_then_fallback(self) -> list[str]:
+        return [*self.charsets(), self.fallback_charset]
 
     @property
     def html(self) -> list[str]:
@@ -119,7 +124,7 @@ def _attachment(part: Message, found: Collected, *, inline: bool) -> Attachment:
     content = _container_bytes(part) if is_container else _payload_bytes(part)
     return Attachment(
         filename=safe_filename(
-            filename(part, found.charsets), content_type, len(found.attachments) + 1
+            filename(part, found.charsets_then_fallback), content_type, len(found.attachments) + 1
         ),
         content_type=content_type,
         content=content,
@@ -141,9 +146,12 @@ def _file(found: Collected, name: str | None, content_type: str, content: bytes)
 
 
 def collect(
-    message: Message, limits: ParseLimits, charsets: Callable[[], Sequence[str]] = tuple
+    message: Message,
+    limits: ParseLimits,
+    charsets: Callable[[], Sequence[str]] = tuple,
+    fallback_charset: str = ASSUMED_CHARSET,
 ) -> Collected:
-    found = Collected(charsets=charsets)
+    found = Collected(charsets=charsets, fallback_charset=fallback_charset)
     found.pieces = _walk(message, 0, found, limits, resource=False)
     _mark_referenced_inline(found)
     _explain_unreadable(found)
@@ -233,6 +241,7 @@ def _leaf(part: Message, found: Collected, *, resource: bool) -> list[BodyPiece]
             part.get_content_charset(),
             found.charsets,
             markup=content_type == "text/html",
+            fallback=found.fallback_charset,
         )
         found.defects.extend(defects)
         if content_type == "text/html":

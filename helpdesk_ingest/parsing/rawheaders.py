@@ -61,9 +61,10 @@ def declared_charsets(raw: bytes) -> list[str]:
     return list(dict.fromkeys([*multibyte, *related, *single]))
 
 
-def header_charsets(raw: bytes) -> list[str]:
-    """Codecs to try on an 8-bit header line: UTF-8, those ``raw`` declares, then cp1252."""
-    return list(dict.fromkeys(["utf-8", *declared_charsets(raw), ASSUMED_CHARSET]))
+def header_charsets(raw: bytes, fallback: str = ASSUMED_CHARSET) -> list[str]:
+    """Codecs to try on an 8-bit header line: UTF-8, those ``raw`` declares, then ``fallback``
+    (a one-byte charset decodes anything) and, for a multi-byte fallback, cp1252."""
+    return list(dict.fromkeys(["utf-8", *declared_charsets(raw), fallback, ASSUMED_CHARSET]))
 
 
 def _skip_leading_junk(lines: list[bytes], defects: list[str]) -> list[bytes]:
@@ -97,12 +98,13 @@ def _fold_stray_lines(lines: list[bytes], defects: list[str]) -> list[bytes]:
     return repaired
 
 
-def repair_header_section(raw: bytes) -> tuple[bytes, list[str]]:
-    """``raw`` with its top-level header section repaired, and what was repaired."""
+def repair_header_section(raw: bytes, fallback: str = ASSUMED_CHARSET) -> tuple[bytes, list[str]]:
+    """``raw`` with its top-level header section repaired, and what was repaired; ``fallback``
+    reads 8-bit header bytes that are not UTF-8 where the message declares no charset."""
     end = HEADER_END.search(raw)
     split = end.start() if end else len(raw)
     head = raw[:split]
-    repaired, defects = repair_head(head, lambda: header_charsets(raw))
+    repaired, defects = repair_head(head, lambda: header_charsets(raw, fallback))
     if repaired == head:
         # Nothing to repair: no copy of a body that may be megabytes long.
         return raw, defects

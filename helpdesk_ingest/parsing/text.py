@@ -135,9 +135,11 @@ def _first_decoding(data: bytes, codec: str) -> tuple[str, str] | None:
 # Detection weighs how often letters and pairs of them occur; one or two 8-bit bytes among ASCII
 # are too little for that (French "Très bien" came out Baltic, "à demain" Cyrillic). Such text is
 # read in what the message declares elsewhere, else, when each of those bytes stands alone as a
-# Latin letter with a diacritic does, in windows-1252, the charset header bytes fall back to too.
+# Latin letter with a diacritic does, in the fallback charset, which header bytes fall back to
+# too (the setting fallback_charset).
 TOO_FEW_TO_DETECT = 2
 _EIGHT_BIT_RUN = re.compile(rb"[\x80-\xff]+")
+# The fallback unless configured: windows-1252, as mail clients and browsers in the West use.
 ASSUMED_CHARSET = "cp1252"
 # An HTML part may declare its charset in a <meta> tag or an XML declaration: the detector reads
 # those, so such a part goes to it whatever its length.
@@ -162,7 +164,7 @@ def _few_lone_bytes(data: bytes) -> tuple[bool, bool]:
 
 
 def _too_little_to_detect(
-    data: bytes, elsewhere: Callable[[], Sequence[str]]
+    data: bytes, elsewhere: Callable[[], Sequence[str]], fallback: str
 ) -> tuple[str, str] | None:
     """``data`` decoded without detection when it is too short for it, and the codec used."""
     few, lone = _few_lone_bytes(data)
@@ -175,7 +177,7 @@ def _too_little_to_detect(
             return data.decode(codec), codec
         except UnicodeDecodeError:
             continue
-    return _first_decoding(data, ASSUMED_CHARSET) if lone else None
+    return _first_decoding(data, fallback) if lone else None
 
 
 def decode_bytes(
@@ -184,11 +186,13 @@ def decode_bytes(
     elsewhere: Callable[[], Sequence[str]] = tuple,
     *,
     markup: bool = False,
+    fallback: str = ASSUMED_CHARSET,
 ) -> tuple[str, list[str]]:
     """Decode ``data``; returns the text and the defects met on the way.
 
     ``elsewhere`` gives the charsets the rest of the message declares (``declared_charsets``),
-    asked only for undeclared text too short to detect; ``markup`` says the text is HTML.
+    asked only for undeclared text too short to detect, which is read in ``fallback`` when it
+    declares none; ``markup`` says the text is HTML.
     """
     defects: list[str] = []
     codec = codec_for(declared)
@@ -214,7 +218,7 @@ def decode_bytes(
         except UnicodeDecodeError:
             pass
     declares_itself = markup and _MARKUP_DECLARATION.search(data, 0, _MARKUP_DECLARATION_WITHIN)
-    short = None if declares_itself else _too_little_to_detect(data, elsewhere)
+    short = None if declares_itself else _too_little_to_detect(data, elsewhere, fallback)
     if short is not None:
         text, short_codec = short
         defects.append(f"charset-assumed:{short_codec}")

@@ -164,6 +164,38 @@ def test_a_short_html_part_without_a_declaration_is_read_as_windows_1252() -> No
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "fallback"),
+    [("Dzięki", "cp1250"), ("Ok, я", "cp1251"), ("Teşekkürler", "cp1254")],
+)
+def test_short_undeclared_text_is_read_in_the_configured_fallback(text: str, fallback: str) -> None:
+    raw = (
+        b"From: a@example.org\r\nSubject: short\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain\r\n\r\n" + text.encode(fallback) + b"\r\n"
+    )
+
+    result = parse_message(raw, fallback_charset=fallback)
+
+    assert isinstance(result, ParsedMessage)
+    assert result.body_text == text
+    assert f"charset-assumed:{fallback}" in result.defects
+
+
+def test_raw_8bit_headers_are_read_in_the_configured_fallback() -> None:
+    raw = "From: Ирина <irina@example.org>\r\nSubject: Счёт\r\n\r\nbody\r\n".encode("cp1251")
+
+    result = parse_message(raw, fallback_charset="cp1251")
+
+    assert isinstance(result, ParsedMessage)
+    assert result.subject == "Счёт"
+    assert result.from_address is not None
+    assert result.from_address.name == "Ирина"
+    # Without it, as windows-1252.
+    default = parse_message(raw)
+    assert isinstance(default, ParsedMessage)
+    assert default.subject == "Счёт".encode("cp1251").decode("cp1252")
+
+
 def test_an_unlabelled_body_is_read_in_the_charset_of_the_subject() -> None:
     raw = (
         b"From: klient@example.cz\r\nSubject: =?iso-8859-2?Q?D=ECkuji?=\r\n"

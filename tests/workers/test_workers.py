@@ -23,7 +23,9 @@ from helpdesk_ingest.message import ParsedMessage, ParseFailure
 from helpdesk_ingest.parsing import ParseLimits
 from helpdesk_ingest.prepare import prepare
 from helpdesk_ingest.prepared import PrepareSettings, sha256_hex
+from helpdesk_ingest.runtime import Runtime
 from helpdesk_ingest.spool import SpooledBytes, SpoolError
+from helpdesk_ingest.store.database import make_engine, make_sessionmaker
 from helpdesk_ingest.workers import (
     BATCHES_PER_WORKER,
     InlinePreparer,
@@ -225,6 +227,32 @@ def test_a_worker_prepares_with_the_daemons_settings_loading_none_of_the_daemons
     # The settings arrived whole: the helpdesk's own address is still recognised.
     assert prepared.classification is not None
     assert prepared.classification.kind == "loop"
+
+
+def test_the_configured_fallback_charset_reaches_the_workers_and_the_pass() -> None:
+    settings = Settings(
+        fallback_charset="windows-1251",
+        mailboxes=[
+            MailboxSettings(name="support", host="127.0.0.1", username="u", password=SecretStr("p"))
+        ],
+    )
+    engine = make_engine("sqlite://")
+    try:
+        options = Runtime(settings, engine, make_sessionmaker(engine)).poll_options(
+            settings.mailbox("support")
+        )
+    finally:
+        engine.dispose()
+    # The settings a pass prepares with when it has no pool (and a quarantine retry).
+    assert options.prepare_settings().fallback_charset == "cp1251"
+    pool = workers.preparer_for(settings)
+    raw = "From: a@example.org\r\nSubject: Счёт\r\n\r\nbody\r\n".encode("cp1251")
+    try:
+        (prepared,) = pool.submit([raw]).results()
+    finally:
+        pool.close()
+    assert isinstance(prepared.parsed, ParsedMessage)
+    assert prepared.parsed.subject == "Счёт"
 
 
 def test_a_spooled_message_a_worker_cannot_read_is_the_spools_failure(
