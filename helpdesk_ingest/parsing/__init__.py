@@ -132,7 +132,7 @@ def _parse_pieces(
     message: StreamedMessage, split: int, limits: ParseLimits, fallback: str
 ) -> ParsedMessage | ParseFailure:
     repaired_head, defects = repair_head(
-        message.head[:split], lambda: header_charsets(message.whole(), fallback)
+        message.head[:split], lambda: header_charsets(message.pieces(), fallback)
     )
     pieces = chain((repaired_head,), message.pieces_from(split))
     return _parse_tree(
@@ -140,7 +140,7 @@ def _parse_pieces(
         repaired_head,
         defects,
         limits,
-        lambda: repair_header_section(message.whole(), fallback)[0],
+        lambda: declared_charsets(message.pieces()),
         lambda: message.sha256,
         fallback,
     )
@@ -189,7 +189,7 @@ def _parse(
         repaired,
         defects,
         limits,
-        lambda: repaired,
+        lambda: declared_charsets((raw,)),
         lambda: _sha256_hex(identity),
         fallback,
     )
@@ -200,17 +200,18 @@ def _parse_tree(
     headers: bytes,
     defects: list[str],
     limits: ParseLimits,
-    repaired: Callable[[], bytes],
+    charsets: Callable[[], list[str]],
     identity: Callable[[], str],
     fallback: str,
 ) -> ParsedMessage | ParseFailure:
-    """The message from the tree ``tree`` builds of its repaired bytes. ``repaired`` gives those
-    bytes whole, for a part whose header lines hold 8-bit bytes; ``headers`` holds at least their
-    header section, all that is read of a tree too deep to build."""
+    """The message from the tree ``tree`` builds of its repaired bytes. ``charsets`` gives the
+    charsets the message declares (``declared_charsets``), for a part's 8-bit header bytes and
+    for short text without a label; ``headers`` holds at least its header section, all that is
+    read of a tree too deep to build."""
     policy = PARSE_ONCE
     try:
         message = tree(policy)
-        collected = collect(message, limits, cache(lambda: declared_charsets(repaired())), fallback)
+        collected = collect(message, limits, cache(charsets), fallback)
     except RecursionError:
         # Nesting deeper than the email package can follow: keep the headers, so the message
         # still becomes a ticket; the raw bytes stay stored for anyone who needs the rest.

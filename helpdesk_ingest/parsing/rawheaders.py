@@ -12,17 +12,28 @@ else cp1252, and handed on as UTF-8.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
+from helpdesk_ingest.parsing.streamed import matches_in_pieces
 from helpdesk_ingest.parsing.text import ASSUMED_CHARSET, codec_for, is_multibyte, relatives
 
 _BOM = b"\xef\xbb\xbf"
 # A charset parameter (Content-Type, and HTML's <meta>) or an RFC 2047 encoded word's charset
-# (with its optional RFC 2231 language).
-_DECLARED_CHARSET = re.compile(
-    rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)|=\?([A-Za-z0-9_.:-]+)(?:\*[A-Za-z0-9-]*)?\?[BbQq]\?""",
+# (with its optional RFC 2231 language). Every repeat is bounded, so a match is sought in the
+# pieces of a message read in pieces (streamed.matches_in_pieces): no charset's name is longer
+# than 40 characters, so a longer word names none.
+_LABEL = rb"([A-Za-z0-9_.:-]{1,40})(?![A-Za-z0-9_.:-])"
+DECLARED_CHARSET = re.compile(
+    rb"charset\s{0,8}=\s{0,8}[\"']?"
+    + _LABEL
+    + rb"|=\?"
+    + _LABEL
+    + rb"(?:\*[A-Za-z0-9-]{0,16})?\?[BQ]\?",
     re.IGNORECASE,
 )
+# The most any attempt of it reads: "charset", spaces, "=", spaces, a quote, a label and the
+# byte after it.
+DECLARED_CHARSET_LONGEST = 7 + 8 + 1 + 8 + 1 + 40 + 1
 _EIGHT_BIT = re.compile(rb"[\x80-\xff]")
 # Where the repairs take the header section to end.
 HEADER_END = re.compile(rb"\r?\n\r?\n")
@@ -45,14 +56,16 @@ def _ascii_compatible(codec: str) -> bool:
     return "From:".encode(codec, errors="replace") == b"From:"
 
 
-def declared_charsets(raw: bytes) -> list[str]:
-    """The codecs ``raw`` declares anywhere, best evidence first, for 8-bit text without a label.
+def declared_charsets(pieces: Iterable[bytes]) -> list[str]:
+    """The codecs a message declares anywhere, best evidence first, for 8-bit text without a
+    label; the message is given as its bytes in ``pieces`` (one piece when it is in memory).
 
     A multi-byte charset goes first: that such text decodes in it without error is strong
     evidence; its usual siblings follow. A one-byte charset decodes anything, so it comes last,
     and only the first one declared.
     """
-    labels = [match.group(1) or match.group(2) for match in _DECLARED_CHARSET.finditer(raw)]
+    found = matches_in_pieces(DECLARED_CHARSET, pieces, DECLARED_CHARSET_LONGEST)
+    labels = [match.group(1) or match.group(2) for match in found]
     declared = [codec_for(label.decode("ascii")) for label in labels]
     usable = [codec for codec in dict.fromkeys(declared) if codec and _ascii_compatible(codec)]
     multibyte = [codec for codec in usable if is_multibyte(codec)]
@@ -61,10 +74,11 @@ def declared_charsets(raw: bytes) -> list[str]:
     return list(dict.fromkeys([*multibyte, *related, *single]))
 
 
-def header_charsets(raw: bytes, fallback: str = ASSUMED_CHARSET) -> list[str]:
-    """Codecs to try on an 8-bit header line: UTF-8, those ``raw`` declares, then ``fallback``
-    (a one-byte charset decodes anything) and, for a multi-byte fallback, cp1252."""
-    return list(dict.fromkeys(["utf-8", *declared_charsets(raw), fallback, ASSUMED_CHARSET]))
+def header_charsets(pieces: Iterable[bytes], fallback: str = ASSUMED_CHARSET) -> list[str]:
+    """Codecs to try on an 8-bit header line: UTF-8, those the message in ``pieces`` declares,
+    then ``fallback`` (a one-byte charset decodes anything) and, for a multi-byte fallback,
+    cp1252."""
+    return list(dict.fromkeys(["utf-8", *declared_charsets(pieces), fallback, ASSUMED_CHARSET]))
 
 
 def _skip_leading_junk(lines: list[bytes], defects: list[str]) -> list[bytes]:
@@ -104,7 +118,7 @@ def repair_header_section(raw: bytes, fallback: str = ASSUMED_CHARSET) -> tuple[
     end = HEADER_END.search(raw)
     split = end.start() if end else len(raw)
     head = raw[:split]
-    repaired, defects = repair_head(head, lambda: header_charsets(raw, fallback))
+    repaired, defects = repair_head(head, lambda: header_charsets((raw,), fallback))
     if repaired == head:
         # Nothing to repair: no copy of a body that may be megabytes long.
         return raw, defects

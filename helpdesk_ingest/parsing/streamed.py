@@ -9,6 +9,7 @@ classifier looks for report types piece by piece; only rare repairs read the mes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -36,6 +37,34 @@ class StreamedMessage:
 def head_bytes(max_header_bytes: int) -> int:
     """How many first bytes to read: enough to find the end of any header section in bounds."""
     return max_header_bytes + _HEADER_END_BYTES
+
+
+def matches_in_pieces(
+    pattern: re.Pattern[bytes], pieces: Iterable[bytes], longest: int
+) -> Iterator[re.Match[bytes]]:
+    """The matches ``pattern.finditer`` finds in ``pieces`` joined, each in a window of a few
+    pieces' bytes (its positions are the window's).
+
+    For a pattern without anchors whose every attempt reads at most ``longest`` bytes (bounded
+    repeats, lookahead included): a match that starts ``longest`` bytes or more before the end
+    of what has been read cannot run on into the next piece, so it is the match the whole text
+    holds there; one that starts later is looked for again with the next piece.
+    """
+    window = b""
+    start = 0
+    for piece in pieces:
+        window += piece
+        # Where the first match not yet settled may start.
+        unsettled = len(window) - longest + 1
+        for match in pattern.finditer(window, start):
+            if match.start() >= unsettled:
+                break
+            yield match
+            start = match.end()
+        cut = max(unsettled, 0)
+        window = window[cut:]
+        start = max(start - cut, 0)
+    yield from pattern.finditer(window, start)
 
 
 def contains_any_lowered(pieces: Iterable[bytes], needles: tuple[bytes, ...]) -> bool:

@@ -7,6 +7,8 @@ first bytes and the pieces are cut at every size, so both paths and every piece 
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,7 +17,12 @@ from helpdesk_ingest.hygiene.classify import classify
 from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.parsing import ParseLimits, StreamedMessage, parse_message
-from helpdesk_ingest.parsing.streamed import contains_any_lowered
+from helpdesk_ingest.parsing.rawheaders import (
+    DECLARED_CHARSET,
+    DECLARED_CHARSET_LONGEST,
+    declared_charsets,
+)
+from helpdesk_ingest.parsing.streamed import contains_any_lowered, matches_in_pieces
 from tests.hygiene.mails import dsn, out_of_office
 
 from . import containers, messages
@@ -97,14 +104,7 @@ def test_every_seed_with_its_limits_parses_as_the_whole(raw: bytes, limits: Pars
 
 def test_a_long_message_is_parsed_and_classified_without_reading_it_whole() -> None:
     raw = messages.plain(body="Hello,\r\n") + BIG_BODY
-
-    def whole() -> bytes:
-        raise AssertionError("read whole")
-
-    message = streamed(raw, 4096, 1000)
-    message = StreamedMessage(
-        message.head, message.size, message.sha256, message.pieces_from, whole
-    )
+    message = _never_whole(streamed(raw, 4096, 1000))
     parsed = parse_message(message)
     assert parsed == parse_message(raw)
     assert isinstance(parsed, ParsedMessage)
@@ -120,8 +120,81 @@ def test_a_word_split_between_two_pieces_is_found(piece: int) -> None:
     assert not contains_any_lowered(message.pieces(), (b"message/rfc822",))
 
 
-def test_a_short_text_without_a_charset_is_read_in_the_declared_one_from_pieces() -> None:
-    parsed = parse_message(streamed(SHORT_UNLABELLED_TEXT, 200, 64), ParseLimits())
+def _never_whole(message: StreamedMessage) -> StreamedMessage:
+    def whole() -> bytes:
+        raise AssertionError("read whole")
+
+    return StreamedMessage(message.head, message.size, message.sha256, message.pieces_from, whole)
+
+
+# The charsets a message declares, found in its pieces: for 8-bit bytes in a header line of its
+# own or of a part, and for a short text without a label, the message is not read whole.
+_DECLARED_LAST = (
+    b"From: J\xf6rg <j@example.cz>\r\nSubject: short\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+    b"Content-Type: text/plain\r\n\r\nD\xeckuji.\r\n--b\r\n"
+    b'Content-Type: application/octet-stream; name="\xfa\xe8et.bin"\r\n\r\n'
+    + b"data\r\n" * 200
+    + b"--b\r\nContent-Type: text/plain; charset=iso-8859-2\r\n\r\nPozdrav\r\n--b--\r\n"
+)
+
+
+@pytest.mark.parametrize("piece", [1, 7, 64, 4096])
+def test_the_declared_charsets_are_found_in_pieces_without_reading_whole(piece: int) -> None:
+    parsed = parse_message(_never_whole(streamed(_DECLARED_LAST, 200, piece)), ParseLimits())
 
     assert isinstance(parsed, ParsedMessage)
-    assert parsed.body_text == "Děkuji."
+    assert parsed == parse_message(_DECLARED_LAST)
+    assert parsed.from_address is not None
+    assert parsed.from_address.name == "Jörg"
+    assert parsed.body_text.startswith("Děkuji.")
+    assert [attachment.filename for attachment in parsed.attachments] == ["účet.bin"]
+
+
+# Text made of what the declarations are made of, so that matches start, end and overlap
+# everywhere, cut into pieces anywhere.
+_FRAGMENTS = st.sampled_from(
+    [
+        *(b"charset", b"CHARSET", b"=", b" ", b"\r\n\t", b'"', b"'", b"=?", b"?Q?", b"?b?"),
+        *(b"*en", b"utf-8", b"iso-8859-2", b"koi8-r", b"gb2312", b"x" * 41, b"shift_jis", b";"),
+        b"\xe9",
+    ]
+)
+
+
+def _same_matches(pieces: list[bytes]) -> None:
+    found = matches_in_pieces(DECLARED_CHARSET, pieces, DECLARED_CHARSET_LONGEST)
+    whole = DECLARED_CHARSET.finditer(b"".join(pieces))
+    assert [match.group(0, 1, 2) for match in found] == [match.group(0, 1, 2) for match in whole]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A match whose end holds the start of another that the whole text does not find.
+        b"x" * 70 + b"charset=charset=utf-8;" + b"y" * 70,
+        b"x" * 70 + b"=?=?utf-8?q?iso-8859-2" + b"y" * 70,
+        b"charset = 'koi8-r' charset=\"utf-8\" =?gb2312*zh?B?" * 3,
+        # The longest a match can be, and one a byte longer, which is none.
+        b"x" * 70 + b"charset" + b" " * 8 + b"=" + b" " * 8 + b'"' + b"a" * 40 + b";" + b"y" * 70,
+        b"x" * 70 + b"charset" + b" " * 8 + b"=" + b" " * 8 + b'"' + b"a" * 41 + b";" + b"y" * 70,
+    ],
+)
+def test_matches_in_pieces_cut_at_every_two_places(text: bytes) -> None:
+    for first in range(len(text)):
+        for second in range(first, len(text), 7):
+            _same_matches([text[:first], text[first:second], text[second:]])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    text=st.lists(_FRAGMENTS, max_size=60).map(b"".join),
+    cuts=st.lists(st.integers(min_value=0, max_value=600), max_size=8),
+)
+def test_the_declared_charsets_are_the_same_in_pieces_as_whole(
+    text: bytes, cuts: list[int]
+) -> None:
+    bounds = sorted({0, len(text), *(cut for cut in cuts if cut < len(text))})
+    pieces = [text[start:end] for start, end in itertools.pairwise(bounds)]
+    _same_matches(pieces)
+    assert declared_charsets(pieces) == declared_charsets((text,))
