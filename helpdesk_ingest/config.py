@@ -8,7 +8,6 @@ Every secret can instead be read from a file named by its ``…_file`` sibling s
 
 from __future__ import annotations
 
-import codecs
 import os
 import re
 import tomllib
@@ -35,6 +34,7 @@ from pydantic_settings import (
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
+from helpdesk_ingest.charsets import mail_codec, writes_ascii_as_ascii
 from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.oauth.settings import OAuthSettings
 from helpdesk_ingest.parse_limits import ParseLimits
@@ -301,12 +301,10 @@ class Settings(BaseSettings):
     @classmethod
     def _charset_of_mail(cls, label: str) -> str:
         """The label as the codec that reads it (windows-1250 as cp1250)."""
-        try:
-            codec = codecs.lookup(label.strip()).name
-        except LookupError:
-            raise ValueError(f"{label!r} is not a charset Python knows") from None
-        # UTF-16 and its kin cannot be what 8-bit mail text is written in.
-        if "From: x".encode(codec, errors="replace") != b"From: x":
+        codec = mail_codec(label.strip())
+        if codec is None:
+            raise ValueError(f"{label!r} is not a charset mail is written in")
+        if not writes_ascii_as_ascii(codec):
             raise ValueError(f"{label!r} does not write ASCII as ASCII; mail text needs that")
         return codec
 

@@ -117,7 +117,15 @@ def test_secret_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         (("poll_interval_s = 60", "spool_over_bytes = 1000"), "spool_over_bytes: Input should be"),
         (
             ("poll_interval_s = 60", 'fallback_charset = "windows-9999"'),
-            "fallback_charset: 'windows-9999' is not a charset Python knows",
+            "fallback_charset: 'windows-9999' is not a charset mail is written in",
+        ),
+        (
+            ("poll_interval_s = 60", 'fallback_charset = "rot13"'),
+            "fallback_charset: 'rot13' is not a charset mail is written in",
+        ),
+        (
+            ("poll_interval_s = 60", 'fallback_charset = "unicode_escape"'),
+            "fallback_charset: 'unicode_escape' is not a charset mail is written in",
         ),
         (
             ("poll_interval_s = 60", 'fallback_charset = "utf-16"'),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from helpdesk_ingest.charsets import writes_ascii_as_ascii
 from helpdesk_ingest.parsing.streamed import matches_in_pieces
 from helpdesk_ingest.parsing.text import ASSUMED_CHARSET, codec_for, is_multibyte, relatives
 
@@ -51,11 +52,6 @@ def _decode_line(line: bytes, candidates: list[str]) -> str:
     return line.decode("latin-1")
 
 
-def _ascii_compatible(codec: str) -> bool:
-    # UTF-16 and its kin cannot be what an 8-bit header line was written in.
-    return "From:".encode(codec, errors="replace") == b"From:"
-
-
 def declared_charsets(pieces: Iterable[bytes]) -> list[str]:
     """The codecs a message declares anywhere, best evidence first, for 8-bit text without a
     label; the message is given as its bytes in ``pieces`` (one piece when it is in memory).
@@ -67,7 +63,7 @@ def declared_charsets(pieces: Iterable[bytes]) -> list[str]:
     found = matches_in_pieces(DECLARED_CHARSET, pieces, DECLARED_CHARSET_LONGEST)
     labels = [match.group(1) or match.group(2) for match in found]
     declared = [codec_for(label.decode("ascii")) for label in labels]
-    usable = [codec for codec in dict.fromkeys(declared) if codec and _ascii_compatible(codec)]
+    usable = [codec for codec in dict.fromkeys(declared) if codec and writes_ascii_as_ascii(codec)]
     multibyte = [codec for codec in usable if is_multibyte(codec)]
     single = [codec for codec in usable if not is_multibyte(codec)][:1]
     related = [other for codec in multibyte for other in relatives(codec)]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections.abc import Callable, Sequence
 
 import chardet
 from chardet import EncodingEra
 
+from helpdesk_ingest.charsets import mail_codec
 from helpdesk_ingest.parsing.japanese import decode_iso2022jp_windows
 
 # Labels seen in real mail that Python does not know, or that understate what the text uses:
@@ -65,13 +65,7 @@ def codec_for(label: str | None) -> str | None:
         return None
     cleaned = label.strip().strip("\"'").lower()
     name = CHARSET_ALIASES.get(cleaned, cleaned)
-    if not name:
-        return None
-    try:
-        return codecs.lookup(name).name
-    except (LookupError, ValueError):
-        # ValueError: a label with a NUL byte in it.
-        return None
+    return mail_codec(name) if name else None
 
 
 def relatives(codec: str) -> tuple[str, ...]:

@@ -8,6 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpdesk_ingest.hygiene.classify import classify
+from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.message import Address, ParsedMessage, ParseFailure
 from helpdesk_ingest.parsing import ParseLimits, parse_message
 from helpdesk_ingest.parsing.report import parse_report
@@ -139,6 +141,47 @@ def test_broken_encoded_word_keeps_the_text() -> None:
     message = parsed(b"From: a@example.com\nSubject: =?no-such-charset?q?caf=E9?= ok\n\nbody\n")
 
     assert "ok" in message.subject
+
+
+# Labels that name a codec Python has but no mail is written in: transforms (which raise
+# LookupError on decoding) and Python's own codecs (which raise other errors, or read backslash
+# escapes as characters).
+NO_MAIL_CHARSETS = ["idna", "punycode", "undefined", "rot13", "base64", "unicode_escape"]
+
+
+def _in_every_part(label: bytes) -> bytes:
+    """A bounce whose every part, and an attached message's text, carry the label and 8-bit
+    bytes: read by the parser's walk, its attachments and the classifier's bounce reading."""
+    charset = b"; charset=" + label + b"\r\n"
+    return (
+        b"From: MAILER-DAEMON@example.org\r\nSubject: =?" + label + b"?Q?T=E8st?=\r\n"
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain" + charset + b"\r\nTr\xe8s bien \\u202e\r\n"
+        b"--b\r\nContent-Type: message/delivery-status" + charset + b"\r\n"
+        b"Reporting-MTA: dns; example.org\r\n\r\n"
+        b"Final-Recipient: rfc822; gone@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+        b"--b\r\nContent-Type: text/rfc822-headers" + charset + b"\r\n"
+        b"Message-ID: <sent@example.com>\r\nSubject: \xe8\r\n"
+        b"--b\r\nContent-Type: text/csv" + charset + b"Content-Transfer-Encoding: base64\r\n"
+        b"Content-Disposition: attachment; filename=a.csv\r\n\r\n6Cwx\xe8\r\n"
+        b"--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: c@example.org\r\n"
+        b"Content-Type: text/plain" + charset + b"\r\nTr\xe8s\r\n--b--\r\n"
+    )
+
+
+@pytest.mark.parametrize("label", NO_MAIL_CHARSETS)
+def test_a_charset_no_mail_is_written_in_is_no_label(label: str) -> None:
+    raw = _in_every_part(label.encode())
+
+    message = parsed(raw)
+
+    # Read as text without a label is; a backslash escape stays as written.
+    assert message.body_text.startswith("Très bien \\u202e")
+    assert f"unknown-charset:{label}" in message.defects
+    csv = next(attachment for attachment in message.attachments if attachment.filename == "a.csv")
+    assert csv.content == b"\xe8,1"
+    verdict = classify(raw, message, HygieneSettings().own_mail())
+    assert verdict.kind == "bounce"
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
