@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from email.message import Message
 
+from helpdesk_ingest.parsing.partheaders import filename
+
 SMIME_SIGNED = "smime-signed"
 SMIME_ENCRYPTED = "smime-encrypted"
 PGP_SIGNED = "pgp-signed"
@@ -38,7 +40,7 @@ def part_marks(part: Message) -> list[str]:
         return [PGP_SIGNED] if protocol == "application/pgp-signature" else []
     if content_type == "multipart/encrypted":
         return [PGP_ENCRYPTED]
-    if content_type in _SMIME_ENVELOPES or (part.get_filename() or "").lower() == "smime.p7m":
+    if content_type in _SMIME_ENVELOPES or (filename(part) or "").lower() == "smime.p7m":
         # Opaque signed data wraps the text in the signature, so it is as unreadable as ciphertext.
         smime_type = str(part.get_param("smime-type", "") or "").lower()
         return [SMIME_SIGNED] if smime_type in ("signed-data", "certs-only") else [SMIME_ENCRYPTED]

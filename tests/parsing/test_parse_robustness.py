@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import encodings
+import encodings.aliases
 import json
+import pkgutil
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -182,6 +185,42 @@ def test_a_charset_no_mail_is_written_in_is_no_label(label: str) -> None:
     assert csv.content == b"\xe8,1"
     verdict = classify(raw, message, HygieneSettings().own_mail())
     assert verdict.kind == "bounce"
+
+
+def _every_codec_name() -> list[str]:
+    modules = {module.name for module in pkgutil.iter_modules(encodings.__path__)}
+    return sorted(set(encodings.aliases.aliases) | modules | set(NO_MAIL_CHARSETS))
+
+
+def _labelled_everywhere(label: bytes) -> list[bytes]:
+    head = b"From: a@b\r\nSubject: s\r\n"
+    return [
+        head + b"Content-Type: text/plain; charset=" + label + b"\r\n\r\nTr\xe8s \\u1234\r\n",
+        head + b"Content-Type: text/html; charset=" + label + b"\r\n\r\n<p>Tr\xe8s</p>\r\n",
+        b"From: =?" + label + b"?Q?J=E8?= <a@b>\r\n"
+        b"Subject: =?" + label + b"?B?VHLocw==?=\r\n\r\nhi\r\n",
+        head + b"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b\r\nContent-Type: application/pdf\r\n"
+        b"Content-Disposition: attachment; filename*=" + label + b"''caf%E9.pdf\r\n\r\n"
+        b"x\r\n--b--\r\n",
+        b"From: J\xe8 <a@b>\r\nSubject: s\r\n"
+        b"Content-Type: text/plain; charset=" + label + b"\r\n\r\nx\r\n",
+    ]
+
+
+def test_no_codec_name_as_a_label_fails_a_message() -> None:
+    # Each of Python's codec names and aliases, as a part's charset, an encoded word's, an
+    # RFC 2231 file name's, and beside raw 8-bit header bytes: a ticket, never a quarantine.
+    own_mail = HygieneSettings().own_mail()
+    failed = []
+    for name in _every_codec_name():
+        for raw in _labelled_everywhere(name.encode()):
+            result = parse_message(raw)
+            if isinstance(result, ParseFailure):
+                failed.append(f"{name}: {result.detail}")
+            else:
+                classify(raw, result, own_mail)
+    assert failed == []
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
