@@ -14,8 +14,6 @@ from email.message import Message
 
 from flufl.bounce import all_failures
 
-from helpdesk_ingest.parsing.parts import payload_text
-
 # Local parts that only MTAs send from; "postmaster" is also a person, so it needs more evidence.
 MAILER_DAEMONS = frozenset(
     {"mailer-daemon", "mailer_daemon", "post_master", "mail.delivery.system"}
@@ -57,7 +55,7 @@ def _dsn_fields(message: Message) -> tuple[list[str], list[str]]:
     for part in message.walk():
         if part.get_content_type() not in _DSN_TYPES:
             continue
-        blocks = part.get_payload() if part.is_multipart() else None
+        blocks = part.get_payload()
         for block in blocks if isinstance(blocks, list) else []:
             if not isinstance(block, Message):
                 continue
@@ -75,7 +73,7 @@ def _original_message_id(message: Message) -> str | None:
     for part in message.walk():
         if part.get_content_type() not in _ORIGINAL_TYPES:
             continue
-        payload = part.get_payload() if part.is_multipart() else payload_text(part)
+        payload = part.get_payload()
         inner = payload[0] if isinstance(payload, list) and payload else None
         if isinstance(inner, Message) and inner.get("Message-ID"):
             return str(inner["Message-ID"]).strip()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from email.message import Message
 from email.parser import BytesParser
-from email.policy import compat32
 
 from helpdesk_ingest.hygiene.autoreply import auto_reply_flags
 from helpdesk_ingest.hygiene.bounce import Envelope, detect_bounce, reads_body
@@ -12,6 +11,7 @@ from helpdesk_ingest.hygiene.own_mail import OwnMail
 from helpdesk_ingest.hygiene.verdict import CUSTOMER, Classification
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.parsing.feed import parse_in_pieces, parse_pieces
+from helpdesk_ingest.parsing.lenient import LENIENT_COMPAT32
 from helpdesk_ingest.parsing.oversize import BLANK_LINE, header_section_size
 from helpdesk_ingest.parsing.streamed import StreamedMessage, contains_any_lowered
 
@@ -33,13 +33,13 @@ def _top_headers(raw: bytes | StreamedMessage) -> Message:
         # The head holds the whole header section when it holds the blank line ending it.
         blank_line = BLANK_LINE.search(raw.head)
         raw = raw.head[: blank_line.start()] if blank_line else raw.whole()
-    return BytesParser(policy=compat32).parsebytes(raw[: header_section_size(raw)], True)
+    return BytesParser(policy=LENIENT_COMPAT32).parsebytes(raw[: header_section_size(raw)], True)
 
 
 def _whole_tree(raw: bytes | StreamedMessage) -> Message:
     if isinstance(raw, StreamedMessage):
-        return parse_pieces(raw.pieces(), compat32)
-    return parse_in_pieces(raw, compat32)
+        return parse_pieces(raw.pieces(), LENIENT_COMPAT32)
+    return parse_in_pieces(raw, LENIENT_COMPAT32)
 
 
 def _loop_flags(parsed: ParsedMessage, own_mail: OwnMail) -> tuple[str, ...]:

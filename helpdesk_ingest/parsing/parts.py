@@ -65,23 +65,6 @@ _LARGE_BASE64_CHARS = 1024 * 1024
 _PLAIN_BASE64 = re.compile(r"[A-Za-z0-9+/\r\n]*(?:=[\r\n]*){0,2}")
 
 
-def payload_text(part: Message) -> str | None:
-    """A leaf part's payload as text (its transfer encoding not undone); None for a multipart.
-
-    ``get_payload()`` reads raw 8-bit bytes in the part's charset, falling back to ASCII for a
-    charset Python does not know, but raising for one of Python's own codecs (idna, punycode,
-    undefined), which no mail is written in: such text is None here too. Its bytes are still
-    had with ``get_payload(decode=True)``, which undoes the transfer encoding without a charset.
-    """
-    if part.is_multipart():
-        return None
-    try:
-        text = part.get_payload()
-    except UnicodeError:
-        return None
-    return text if isinstance(text, str) else None
-
-
 def _plain_base64(part: Message) -> bytes | None:
     """A large, well-formed base64 body decoded in one pass; None leaves it to the package.
 
@@ -92,8 +75,8 @@ def _plain_base64(part: Message) -> bytes | None:
     """
     if str(part.get("content-transfer-encoding", "")).strip().lower() != "base64":
         return None
-    text = payload_text(part)
-    if text is None or len(text) < _LARGE_BASE64_CHARS:
+    text = part.get_payload()
+    if not isinstance(text, str) or len(text) < _LARGE_BASE64_CHARS:
         return None
     if not _PLAIN_BASE64.fullmatch(text):
         return None
@@ -112,8 +95,8 @@ def _payload_bytes(part: Message) -> bytes:
         payload = None
     if isinstance(payload, bytes):
         return payload
-    raw = payload_text(part)
-    return raw.encode("utf-8", "surrogateescape") if raw is not None else b""
+    raw = part.get_payload()
+    return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
 
 
 def _flattened(message: Message) -> bytes:
@@ -125,7 +108,7 @@ def _flattened(message: Message) -> bytes:
 
 
 def _container_bytes(part: Message) -> bytes:
-    payload = part.get_payload() if part.is_multipart() else None
+    payload = part.get_payload()
     if isinstance(payload, list):
         with contextlib.suppress(Exception):
             inner = [_flattened(item) for item in payload if isinstance(item, Message)]
@@ -208,7 +191,7 @@ def _walk(
         found.defects.extend(defect_names(part.defects))
     found.defects.extend(part_marks(part))
     content_type = part.get_content_type()
-    children = part.get_payload() if part.is_multipart() else None
+    children = part.get_payload()
     if content_type.startswith("multipart/") and isinstance(children, list):
         if depth >= limits.max_depth:
             found.defects.append(f"too-deep:{limits.max_depth}")

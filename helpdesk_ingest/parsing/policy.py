@@ -18,6 +18,8 @@ from email.message import EmailMessage
 from email.policy import EmailPolicy
 from typing import TYPE_CHECKING, Any
 
+from helpdesk_ingest.parsing.lenient import LenientEmailMessage
+
 if TYPE_CHECKING:
     # Generic in the stubs only.
     _DefaultPolicy = EmailPolicy[EmailMessage]
@@ -40,7 +42,10 @@ class ParseOncePolicy(_DefaultPolicy):
     """The default policy, handing out the header each (name, raw value) was parsed into."""
 
     def __init__(self) -> None:
-        super().__init__(header_factory=email.policy.default.header_factory)
+        super().__init__(
+            header_factory=email.policy.default.header_factory,
+            message_factory=LenientEmailMessage,
+        )
 
     def header_fetch_parse(self, name: str, value: str) -> Any:
         if hasattr(value, "name"):

@@ -152,10 +152,10 @@ def test_broken_encoded_word_keeps_the_text() -> None:
 NO_MAIL_CHARSETS = ["idna", "punycode", "undefined", "rot13", "base64", "unicode_escape"]
 
 
-def _in_every_part(label: bytes) -> bytes:
+def _in_every_part(label: bytes, parameter: bytes = b"charset=") -> bytes:
     """A bounce whose every part, and an attached message's text, carry the label and 8-bit
     bytes: read by the parser's walk, its attachments and the classifier's bounce reading."""
-    charset = b"; charset=" + label + b"\r\n"
+    charset = b"; " + parameter + label + b"\r\n"
     return (
         b"From: MAILER-DAEMON@example.org\r\nSubject: =?" + label + b"?Q?T=E8st?=\r\n"
         b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
@@ -173,7 +173,9 @@ def _in_every_part(label: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("label", NO_MAIL_CHARSETS)
-def test_a_charset_no_mail_is_written_in_is_no_label(label: str) -> None:
+def test_a_charset_no_mail_is_written_in_is_no_label(
+    label: str, caplog: pytest.LogCaptureFixture
+) -> None:
     raw = _in_every_part(label.encode())
 
     message = parsed(raw)
@@ -185,6 +187,41 @@ def test_a_charset_no_mail_is_written_in_is_no_label(label: str) -> None:
     assert csv.content == b"\xe8,1"
     verdict = classify(raw, message, HygieneSettings().own_mail())
     assert verdict.kind == "bounce"
+    # The bounce detectors (flufl.bounce) read every part too: none of them failed on it.
+    assert [record for record in caplog.records if record.name.startswith("flufl")] == []
+
+
+@pytest.mark.parametrize("charset", [b"charset=idna", b"charset=undefined", b"charset*=utf-8''x"])
+def test_the_bounce_detectors_read_a_part_whatever_charset_it_names(
+    charset: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Not a DSN: flufl.bounce's detectors read the text, line by line, through the email
+    # package, which raised on these; the library logged the error and gave up on the message.
+    raw = (
+        b"From: MAILER-DAEMON@example.org\r\nTo: support@example.com\r\n"
+        b"Subject: failure notice\r\nContent-Type: text/plain; " + charset + b"\r\n\r\n"
+        b"Hi. This is the qmail-send program at example.org.\r\n"
+        b"I'm afraid I wasn't able to deliver your message to the following addresses.\r\n"
+        b"This is a permanent error; I've given up. Sorry it didn't work out.\r\n\r\n"
+        b"<gone@example.com>:\r\nSorry, no mailbox here by that name. (#5.1.1) \xe8\r\n"
+    )
+
+    verdict = classify(raw, parsed(raw), HygieneSettings().own_mail())
+
+    assert verdict.failed_recipients == ("gone@example.com",)
+    assert [record for record in caplog.records if record.name.startswith("flufl")] == []
+
+
+def test_a_charset_in_rfc_2231_syntax_fails_no_reader(caplog: pytest.LogCaptureFixture) -> None:
+    # The email package hands the value on as a tuple, where a codec name is expected.
+    raw = _in_every_part(b"utf-8''%E9", parameter=b"charset*=")
+
+    message = parsed(raw)
+
+    assert message.body_text.startswith("Très bien")
+    verdict = classify(raw, message, HygieneSettings().own_mail())
+    assert verdict.kind == "bounce"
+    assert [record for record in caplog.records if record.name.startswith("flufl")] == []
 
 
 def _every_codec_name() -> list[str]:

@@ -1,0 +1,49 @@
+"""The parts of a parsed tree, whose text can be read whatever charset a part names.
+
+``Message.get_payload()`` reads a part's raw 8-bit bytes in the charset its Content-Type names,
+falling back to ASCII when Python knows no such codec. It raises for the rest of what a sender
+can write there: one of Python's own codecs (``charset=idna``, ``punycode``, ``undefined``) or an
+RFC 2231 value (``charset*=utf-8''x``, a tuple where a name is expected). Every reader of the
+tree calls it, the bounce detectors of flufl.bounce among them, which log the error with a
+traceback and miss the bounce. These classes read such text as the stdlib reads a charset it
+does not know.
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage, Message
+from email.policy import compat32
+from typing import Any
+
+
+def _read_anyway(part: Message, error: Exception, index: int | None, decode: bool) -> Any:
+    # Not in the type stubs: the stdlib's own attribute, which get_payload reads.
+    payload = vars(part).get("_payload")
+    if index is not None or decode or not isinstance(payload, str):
+        raise error
+    return payload.encode("ascii", "surrogateescape").decode("ascii", "replace")
+
+
+class LenientMessage(Message):
+    """A part of a tree parsed with ``compat32`` (``LENIENT_COMPAT32``)."""
+
+    def get_payload(self, i: int | None = None, decode: bool = False) -> Any:
+        try:
+            # The stubs' overloads take literal arguments only.
+            return super().get_payload(i, decode)  # type: ignore[call-overload]
+        except (UnicodeError, TypeError) as error:
+            return _read_anyway(self, error, i, decode)
+
+
+class LenientEmailMessage(EmailMessage):
+    """A part of a tree parsed with the parser's policy (``policy.PARSE_ONCE``)."""
+
+    def get_payload(self, i: int | None = None, decode: bool = False) -> Any:
+        try:
+            # The stubs' overloads take literal arguments only.
+            return super().get_payload(i, decode)  # type: ignore[call-overload]
+        except (UnicodeError, TypeError) as error:
+            return _read_anyway(self, error, i, decode)
+
+
+LENIENT_COMPAT32 = compat32.clone(message_factory=LenientMessage)
