@@ -64,6 +64,13 @@ SEEDS = [
     messages.plain(body="x" * 100) + BIG_BODY,
     # A short text without a charset, read in the one the Subject declares.
     SHORT_UNLABELLED_TEXT,
+    # Charsets the email package raises on when a part's text is read.
+    (
+        b"From: MAILER-DAEMON@b\r\nSubject: failure notice\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+        b"Content-Type: text/plain; charset=idna\r\n\r\n<gone@example.com>: \xe8\r\n--b\r\n"
+        b"Content-Type: text/plain; charset*=utf-8''x\r\n\r\nTr\xe8s\r\n--b--\r\n"
+    ),
 ]
 
 
