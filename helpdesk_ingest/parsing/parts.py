@@ -20,6 +20,8 @@ from helpdesk_ingest.parse_limits import ParseLimits
 from helpdesk_ingest.parsing.body import BodyPiece, alternative
 from helpdesk_ingest.parsing.defects import defect_names
 from helpdesk_ingest.parsing.filenames import safe_filename
+from helpdesk_ingest.parsing.html import text_without_markup
+from helpdesk_ingest.parsing.nesting import MAX_TREE_WORK, tree_work
 from helpdesk_ingest.parsing.partheaders import content_id, filename
 from helpdesk_ingest.parsing.secure import (
     ENCRYPTED_MARKS,
@@ -33,6 +35,7 @@ from helpdesk_ingest.parsing.tnef import expand_tnef, is_tnef
 from helpdesk_ingest.parsing.uuencode import extract_uuencoded
 from helpdesk_ingest.spool import in_memory
 
+HTML_TOO_DEEP = "html-too-deep"
 _CID_REFERENCE = re.compile(r"""cid:([^"'\s<>)]+)""", re.IGNORECASE)
 _BODY_TYPES = ("text/plain", "text/html")
 # Parts the email package splits into header blocks, but which an agent reads as one file.
@@ -50,6 +53,8 @@ class Collected:
     # What reads such text and names when the message declares nothing that does.
     fallback_charset: str = ASSUMED_CHARSET
     parts_seen: int = 0
+    # What building the trees of its HTML parts costs so far (parsing/nesting.py).
+    tree_work: int = 0
 
     def charsets_then_fallback(self) -> list[str]:
         return [*self.charsets(), self.fallback_charset]
@@ -245,7 +250,7 @@ def _leaf(part: Message, found: Collected, *, resource: bool) -> list[BodyPiece]
         )
         found.defects.extend(defects)
         if content_type == "text/html":
-            return [BodyPiece(html=text)]
+            return [_html_piece(text, found)]
         return [BodyPiece(plain=_files_out_of_text(text, found))]
     disposition = part.get_content_disposition()
     inline = disposition == "inline" or (disposition is None and content_id(part) is not None)
@@ -255,6 +260,16 @@ def _leaf(part: Message, found: Collected, *, resource: bool) -> list[BodyPiece]
     else:
         found.attachments.append(attachment)
     return []
+
+
+def _html_piece(html: str, found: Collected) -> BodyPiece:
+    # Past the budget the tree builder would take seconds to hours (parsing/nesting.py).
+    found.tree_work += tree_work(html)
+    if found.tree_work <= MAX_TREE_WORK:
+        return BodyPiece(html=html)
+    if HTML_TOO_DEEP not in found.defects:
+        found.defects.append(HTML_TOO_DEEP)
+    return BodyPiece(plain=text_without_markup(html))
 
 
 def _files_out_of_text(text: str, found: Collected) -> str:
