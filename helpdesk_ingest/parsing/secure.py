@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from email.message import Message
 
+from helpdesk_ingest.parsing.blocks import delimited_blocks
 from helpdesk_ingest.parsing.partheaders import filename
 
 SMIME_SIGNED = "smime-signed"
@@ -23,10 +24,8 @@ ENCRYPTED_MARKS = frozenset({SMIME_ENCRYPTED, PGP_ENCRYPTED})
 _SMIME_SIGNATURES = ("application/pkcs7-signature", "application/x-pkcs7-signature")
 _SMIME_ENVELOPES = ("application/pkcs7-mime", "application/x-pkcs7-mime")
 _PGP_BEGIN = "-----BEGIN PGP MESSAGE-----"
-_PGP_ARMOR = re.compile(
-    rf"^{_PGP_BEGIN}\r?$.*?^-----END PGP MESSAGE-----[ \t]*\r?$\n?",
-    re.MULTILINE | re.DOTALL,
-)
+_PGP_BEGIN_LINE = re.compile(rf"^{_PGP_BEGIN}\r?$", re.MULTILINE)
+_PGP_END_LINE = re.compile(r"^-----END PGP MESSAGE-----[ \t]*\r?$\n?", re.MULTILINE)
 _PGP_CLEARSIGNED = "-----BEGIN PGP SIGNED MESSAGE-----"
 
 
@@ -49,13 +48,20 @@ def part_marks(part: Message) -> list[str]:
 
 def extract_inline_pgp(text: str) -> tuple[str, list[str], list[str]]:
     """``text`` without its armored PGP messages, those messages, and the marks found."""
-    # The pattern starts with a line start, which re tries at every character; the text rarely
-    # holds the line it needs.
-    blocks = [match[0] for match in _PGP_ARMOR.finditer(text)] if _PGP_BEGIN in text else []
+    blocks: list[str] = []
+    kept: list[str] = []
+    position = 0
+    # The patterns start with a line start, which re tries at every character; the text rarely
+    # holds the line they need.
+    if _PGP_BEGIN in text:
+        for begin, end in delimited_blocks(text, _PGP_BEGIN_LINE, _PGP_END_LINE):
+            blocks.append(text[begin.start() : end.end()])
+            kept.append(text[position : begin.start()])
+            position = end.end()
     marks = [PGP_ENCRYPTED] if blocks else []
     if _PGP_CLEARSIGNED in text:
         marks.append(PGP_SIGNED)
-    return (_PGP_ARMOR.sub("", text) if blocks else text), blocks, marks
+    return "".join(kept) + text[position:], blocks, marks
 
 
 def unreadable_note(marks: list[str]) -> str:

@@ -10,12 +10,12 @@ import binascii
 import re
 from dataclasses import dataclass
 
-_BLOCK = re.compile(
-    r"^begin[ \t]+[0-7]{3,4}[ \t]+(?P<name>[^\r\n]+?)[ \t]*\r?\n"
-    r"(?P<data>(?:[^\r\n]*\r?\n)*?)"
-    r"^end[ \t]*\r?$\n?",
-    re.MULTILINE,
-)
+from helpdesk_ingest.parsing.blocks import delimited_blocks
+
+_BEGIN = re.compile(r"^begin[ \t]+[0-7]{3,4}[ \t]+(?P<name>[^\r\n]+?)[ \t]*\r?\n", re.MULTILINE)
+_END = re.compile(r"^end[ \t]*\r?$\n?", re.MULTILINE)
+# The block's lines end in LF or CR LF; a CR alone ends none of them.
+_LONE_CR = re.compile(r"\r(?!\n)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +52,13 @@ def extract_uuencoded(text: str) -> tuple[str, list[UuencodedFile]]:
     if "begin " not in text:
         return text, []
     files: list[UuencodedFile] = []
-
-    def take(match: re.Match[str]) -> str:
-        content = _decode(match["data"])
+    kept: list[str] = []
+    position = 0
+    for begin, end in delimited_blocks(text, _BEGIN, _END, _LONE_CR):
+        content = _decode(text[begin.end() : end.start()])
         if content is None:
-            return match[0]
-        files.append(UuencodedFile(match["name"].strip(), content))
-        return ""
-
-    return _BLOCK.sub(take, text), files
+            continue
+        files.append(UuencodedFile(begin["name"].strip(), content))
+        kept.append(text[position : begin.start()])
+        position = end.end()
+    return "".join(kept) + text[position:], files
