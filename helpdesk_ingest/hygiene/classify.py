@@ -37,9 +37,14 @@ def _top_headers(raw: bytes | StreamedMessage) -> Message:
 
 
 def _whole_tree(raw: bytes | StreamedMessage) -> Message:
-    if isinstance(raw, StreamedMessage):
-        return parse_pieces(raw.pieces(), LENIENT_COMPAT32)
-    return parse_in_pieces(raw, LENIENT_COMPAT32)
+    try:
+        if isinstance(raw, StreamedMessage):
+            return parse_pieces(raw.pieces(), LENIENT_COMPAT32)
+        return parse_in_pieces(raw, LENIENT_COMPAT32)
+    except RecursionError:
+        # Nesting deeper than the email package can follow (the parser keeps the headers of
+        # such a message too): judged by its top-level headers, not sent to quarantine.
+        return _top_headers(raw)
 
 
 def _loop_flags(parsed: ParsedMessage, own_mail: OwnMail) -> tuple[str, ...]:

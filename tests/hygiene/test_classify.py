@@ -124,3 +124,24 @@ def test_a_bounce_beats_an_auto_reply() -> None:
 
 def test_out_of_office_is_an_auto_reply() -> None:
     assert classified(out_of_office("<ooo@example.org>", None)).kind == "auto-reply"
+
+
+@pytest.mark.parametrize("auto_submitted", ["", "Auto-Submitted: auto-replied\r\n"])
+def test_nesting_beyond_the_email_package_is_judged_by_the_top_headers(
+    auto_submitted: str,
+) -> None:
+    # 3,000 messages each attached to the next: the email package's recursion gives out. The
+    # parser keeps the headers of such a message; the classifier reads those, as it does for
+    # a message without a report part, instead of failing it into quarantine.
+    inner = b"From: x@example.org\r\nSubject: inner\r\n\r\ninner"
+    for _ in range(3000):
+        inner = b"From: x@example.org\r\nContent-Type: message/rfc822\r\n\r\n" + inner
+    raw = (
+        f"From: a@example.org\r\nSubject: nested\r\n{auto_submitted}".encode()
+        + b"Content-Type: message/rfc822\r\n\r\n"
+        + inner
+    )
+
+    verdict = classified(raw)
+
+    assert verdict.kind == ("auto-reply" if auto_submitted else "customer")
