@@ -15,6 +15,9 @@ from helpdesk_ingest.hygiene.classify import classify
 from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.message import Address, ParsedMessage, ParseFailure
 from helpdesk_ingest.parsing import ParseLimits, parse_message
+from helpdesk_ingest.parsing import policy as policy_module
+from helpdesk_ingest.parsing.headers import DECODE_RUN_CHARS, decode_words
+from helpdesk_ingest.parsing.policy import STRUCTURED_VALUE_LIMIT
 from helpdesk_ingest.parsing.report import parse_report
 
 from . import messages
@@ -320,3 +323,40 @@ def test_an_unforeseen_error_becomes_a_parser_error(monkeypatch: pytest.MonkeyPa
     result = parse_message(messages.plain())
 
     assert result == ParseFailure("parser-error", "LookupError: no such thing")
+
+
+def test_a_long_value_of_encoded_words_decodes_as_whole() -> None:
+    # Decoded in runs (the stdlib's decoder takes time in the square of the words), with the
+    # same result: adjacent encoded words join without the space between them.
+    value = "=?utf-8?q?a=C3=A9?= " * 5_000
+    assert len(value) > 10 * DECODE_RUN_CHARS
+
+    assert decode_words(value) == "aé" * 5_000
+
+
+def test_a_long_structured_value_is_read_as_plain_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The header registry's parser takes time in the square of such a value's length: 40,000
+    # encoded words in a quoted file name took minutes. Read as compat32 reads it, the name is
+    # still found and decoded.
+    name = "=?utf-8?q?a?= " * 40_000
+    raw = (
+        b"From: a@example.org\r\nSubject: s\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b\r\nContent-Type: application/pdf\r\n"
+        b'Content-Disposition: attachment; filename="' + name.encode() + b'"\r\n\r\n'
+        b"x\r\n--b--\r\n"
+    )
+    assert len(name) > STRUCTURED_VALUE_LIMIT
+    handed: list[int] = []
+    registry_parse = policy_module._parsed
+
+    def spy(header: str, value: str) -> object:
+        handed.append(len(value))
+        return registry_parse(header, value)
+
+    monkeypatch.setattr(policy_module, "_parsed", spy)
+
+    (attachment,) = parsed(raw).attachments
+
+    assert set(attachment.filename) == {"a"}
+    assert handed
+    assert max(handed) <= STRUCTURED_VALUE_LIMIT
