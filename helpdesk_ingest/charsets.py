@@ -12,6 +12,11 @@ from __future__ import annotations
 
 import codecs
 
+# The codec of 8-bit text nothing declares and too little to detect one from, unless the
+# setting fallback_charset names another: windows-1252, as mail clients and browsers in the
+# West use.
+DEFAULT_FALLBACK_CHARSET = "cp1252"
+
 _PYTHON_ONLY = frozenset(
     {"idna", "mbcs", "oem", "punycode", "raw-unicode-escape", "unicode-escape", "undefined"}
 )

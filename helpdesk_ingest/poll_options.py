@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from helpdesk_ingest.charsets import DEFAULT_FALLBACK_CHARSET
 from helpdesk_ingest.parse_limits import ParseLimits
 from helpdesk_ingest.prepared import PrepareSettings
 from helpdesk_ingest.routing import RoutingRule
@@ -27,7 +28,7 @@ class PollOptions:
     parse_limits: ParseLimits = field(default_factory=ParseLimits)
     # The codec of 8-bit text the message declares no charset for and that is too short to
     # detect one from.
-    fallback_charset: str = "cp1252"
+    fallback_charset: str = DEFAULT_FALLBACK_CHARSET
     # Messages stored in one transaction and then deleted together: one COMMIT and one round
     # trip of DELEs per group instead of per message. The invariant holds per group.
     group_size: int = 32

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from helpdesk_ingest.charsets import DEFAULT_FALLBACK_CHARSET
 from helpdesk_ingest.hygiene.own_mail import OwnMail
 from helpdesk_ingest.hygiene.verdict import Classification
 from helpdesk_ingest.message import ParsedMessage, ParseFailure
@@ -36,7 +37,7 @@ class PrepareSettings:
     # Attachments of a spooled message larger than this are written beside it.
     spool_over_bytes: int = 1024 * 1024
     # The codec of undeclared 8-bit text too short to detect a charset from (parse_message).
-    fallback_charset: str = "cp1252"
+    fallback_charset: str = DEFAULT_FALLBACK_CHARSET
 
 
 def sha256_hex(raw: Content) -> str:

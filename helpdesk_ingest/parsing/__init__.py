@@ -11,6 +11,7 @@ from email.policy import Policy
 from functools import cache
 from itertools import chain
 
+from helpdesk_ingest.charsets import DEFAULT_FALLBACK_CHARSET
 from helpdesk_ingest.message import Address, ParsedMessage, ParseFailure
 from helpdesk_ingest.parse_limits import ParseLimits
 from helpdesk_ingest.parsing.body import BodyPiece, body_html, body_text
@@ -42,7 +43,6 @@ from helpdesk_ingest.parsing.rawheaders import (
 )
 from helpdesk_ingest.parsing.reply import split_reply
 from helpdesk_ingest.parsing.streamed import StreamedMessage
-from helpdesk_ingest.parsing.text import ASSUMED_CHARSET
 from helpdesk_ingest.spool import SpoolError
 
 __all__ = ["ParseLimits", "StreamedMessage", "parse_message", "parse_oversized"]
@@ -57,7 +57,7 @@ def parse_message(
     raw: bytes | StreamedMessage,
     limits: ParseLimits | None = None,
     *,
-    fallback_charset: str = ASSUMED_CHARSET,
+    fallback_charset: str = DEFAULT_FALLBACK_CHARSET,
 ) -> ParsedMessage | ParseFailure:
     """What ``raw`` says; a ParseFailure (for quarantine) when it cannot be a message.
 
@@ -90,7 +90,7 @@ def parse_oversized(
     size: int,
     limits: ParseLimits | None = None,
     *,
-    fallback_charset: str = ASSUMED_CHARSET,
+    fallback_charset: str = DEFAULT_FALLBACK_CHARSET,
 ) -> ParsedMessage | ParseFailure:
     """A message of ``size`` bytes known only by its ``headers`` (for example from POP3 TOP n 0)."""
     limits = limits or _DEFAULT_LIMITS

@@ -15,6 +15,7 @@ from email.message import Message
 from email.policy import compat32
 from urllib.parse import unquote
 
+from helpdesk_ingest.charsets import DEFAULT_FALLBACK_CHARSET
 from helpdesk_ingest.message import Attachment
 from helpdesk_ingest.parse_limits import ParseLimits
 from helpdesk_ingest.parsing.body import BodyPiece, alternative
@@ -30,7 +31,7 @@ from helpdesk_ingest.parsing.secure import (
     part_marks,
     unreadable_note,
 )
-from helpdesk_ingest.parsing.text import ASSUMED_CHARSET, decode_bytes
+from helpdesk_ingest.parsing.text import decode_bytes
 from helpdesk_ingest.parsing.tnef import expand_tnef, is_tnef
 from helpdesk_ingest.parsing.uuencode import extract_uuencoded
 from helpdesk_ingest.spool import in_memory
@@ -51,7 +52,7 @@ class Collected:
     # (partheaders.filename) and for text without a label too short to detect (decode_bytes).
     charsets: Callable[[], Sequence[str]] = tuple
     # What reads such text and names when the message declares nothing that does.
-    fallback_charset: str = ASSUMED_CHARSET
+    fallback_charset: str = DEFAULT_FALLBACK_CHARSET
     parts_seen: int = 0
     # What building the trees of its HTML parts costs so far (parsing/nesting.py).
     tree_work: int = 0
@@ -154,7 +155,7 @@ def collect(
     message: Message,
     limits: ParseLimits,
     charsets: Callable[[], Sequence[str]] = tuple,
-    fallback_charset: str = ASSUMED_CHARSET,
+    fallback_charset: str = DEFAULT_FALLBACK_CHARSET,
 ) -> Collected:
     found = Collected(charsets=charsets, fallback_charset=fallback_charset)
     found.pieces = _walk(message, 0, found, limits, resource=False)

@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from helpdesk_ingest.charsets import writes_ascii_as_ascii
+from helpdesk_ingest.charsets import DEFAULT_FALLBACK_CHARSET, writes_ascii_as_ascii
 from helpdesk_ingest.parsing.streamed import matches_in_pieces
-from helpdesk_ingest.parsing.text import ASSUMED_CHARSET, codec_for, is_multibyte, relatives
+from helpdesk_ingest.parsing.text import codec_for, is_multibyte, relatives
 
 _BOM = b"\xef\xbb\xbf"
 # A charset parameter (Content-Type, and HTML's <meta>) or an RFC 2047 encoded word's charset
@@ -70,11 +70,13 @@ def declared_charsets(pieces: Iterable[bytes]) -> list[str]:
     return list(dict.fromkeys([*multibyte, *related, *single]))
 
 
-def header_charsets(pieces: Iterable[bytes], fallback: str = ASSUMED_CHARSET) -> list[str]:
+def header_charsets(pieces: Iterable[bytes], fallback: str = DEFAULT_FALLBACK_CHARSET) -> list[str]:
     """Codecs to try on an 8-bit header line: UTF-8, those the message in ``pieces`` declares,
     then ``fallback`` (a one-byte charset decodes anything) and, for a multi-byte fallback,
     cp1252."""
-    return list(dict.fromkeys(["utf-8", *declared_charsets(pieces), fallback, ASSUMED_CHARSET]))
+    return list(
+        dict.fromkeys(["utf-8", *declared_charsets(pieces), fallback, DEFAULT_FALLBACK_CHARSET])
+    )
 
 
 def _skip_leading_junk(lines: list[bytes], defects: list[str]) -> list[bytes]:
@@ -108,7 +110,9 @@ def _fold_stray_lines(lines: list[bytes], defects: list[str]) -> list[bytes]:
     return repaired
 
 
-def repair_header_section(raw: bytes, fallback: str = ASSUMED_CHARSET) -> tuple[bytes, list[str]]:
+def repair_header_section(
+    raw: bytes, fallback: str = DEFAULT_FALLBACK_CHARSET
+) -> tuple[bytes, list[str]]:
     """``raw`` with its top-level header section repaired, and what was repaired; ``fallback``
     reads 8-bit header bytes that are not UTF-8 where the message declares no charset."""
     end = HEADER_END.search(raw)

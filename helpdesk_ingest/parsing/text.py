@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import chardet
 from chardet import EncodingEra
 
-from helpdesk_ingest.charsets import mail_codec
+from helpdesk_ingest.charsets import DEFAULT_FALLBACK_CHARSET, mail_codec
 from helpdesk_ingest.parsing.japanese import decode_iso2022jp_windows
 
 # Labels seen in real mail that Python does not know, or that understate what the text uses:
@@ -133,8 +133,6 @@ def _first_decoding(data: bytes, codec: str) -> tuple[str, str] | None:
 # too (the setting fallback_charset).
 TOO_FEW_TO_DETECT = 2
 _EIGHT_BIT_RUN = re.compile(rb"[\x80-\xff]+")
-# The fallback unless configured: windows-1252, as mail clients and browsers in the West use.
-ASSUMED_CHARSET = "cp1252"
 # An HTML part may declare its charset in a <meta> tag or an XML declaration: the detector reads
 # those, so such a part goes to it whatever its length.
 _MARKUP_DECLARATION = re.compile(
@@ -180,7 +178,7 @@ def decode_bytes(
     elsewhere: Callable[[], Sequence[str]] = tuple,
     *,
     markup: bool = False,
-    fallback: str = ASSUMED_CHARSET,
+    fallback: str = DEFAULT_FALLBACK_CHARSET,
 ) -> tuple[str, list[str]]:
     """Decode ``data``; returns the text and the defects met on the way.
 
@@ -252,7 +250,7 @@ def repair_surrogates(text: str, charsets: Sequence[str] = ()) -> str:
             raw = text.encode("utf-8", errors="surrogateescape")
         except UnicodeEncodeError:
             return text.encode("utf-8", errors="replace").decode("utf-8")
-        for label in ("utf-8", *charsets, ASSUMED_CHARSET):
+        for label in ("utf-8", *charsets, DEFAULT_FALLBACK_CHARSET):
             codec = codec_for(label)
             if codec is None:
                 continue
