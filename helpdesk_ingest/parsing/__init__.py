@@ -131,8 +131,10 @@ def _parse_streamed(
 def _parse_pieces(
     message: StreamedMessage, split: int, limits: ParseLimits, fallback: str
 ) -> ParsedMessage | ParseFailure:
+    # Found once, for 8-bit bytes in the header section and in the parts both.
+    declared = cache(lambda: declared_charsets(message.pieces()))
     repaired_head, defects = repair_head(
-        message.head[:split], lambda: header_charsets(message.pieces(), fallback)
+        message.head[:split], lambda: header_charsets(declared(), fallback)
     )
     pieces = chain((repaired_head,), message.pieces_from(split))
     return _parse_tree(
@@ -140,7 +142,7 @@ def _parse_pieces(
         repaired_head,
         defects,
         limits,
-        lambda: declared_charsets(message.pieces()),
+        declared,
         lambda: message.sha256,
         fallback,
     )
@@ -167,19 +169,21 @@ def _sender(senders: tuple[Address, ...]) -> Address | None:
     )
 
 
-def _normalised(raw: bytes, fallback: str) -> tuple[bytes, list[str]]:
+def _normalised(raw: bytes, charsets: Callable[[], list[str]]) -> tuple[bytes, list[str]]:
     if _MBOX_FROM_LINE.match(raw) and b"\n" in raw:
         # An mbox separator line is not a header; drop it as mail clients do.
         raw = raw.split(b"\n", 1)[1]
     if b"\r" in raw and b"\n" not in raw:
         raw = raw.replace(b"\r", b"\n")
-    return repair_header_section(raw, fallback)
+    return repair_header_section(raw, charsets)
 
 
 def _parse(
     raw: bytes, limits: ParseLimits, oversize: Oversize | None, identity: bytes, fallback: str
 ) -> ParsedMessage | ParseFailure:
-    repaired, defects = _normalised(raw, fallback)
+    # Found once, for 8-bit bytes in the header section and in the parts both.
+    declared = cache(lambda: declared_charsets((raw,)))
+    repaired, defects = _normalised(raw, lambda: header_charsets(declared(), fallback))
     if oversize is not None:
         message = BytesParser(policy=PARSE_ONCE).parsebytes(repaired, headersonly=True)
         collected = Collected(pieces=[BodyPiece(plain=oversize.note)], defects=[oversize.defect])
@@ -189,7 +193,7 @@ def _parse(
         repaired,
         defects,
         limits,
-        lambda: declared_charsets((raw,)),
+        declared,
         lambda: _sha256_hex(identity),
         fallback,
     )
@@ -205,13 +209,13 @@ def _parse_tree(
     fallback: str,
 ) -> ParsedMessage | ParseFailure:
     """The message from the tree ``tree`` builds of its repaired bytes. ``charsets`` gives the
-    charsets the message declares (``declared_charsets``), for a part's 8-bit header bytes and
-    for short text without a label; ``headers`` holds at least its header section, all that is
+    charsets the message declares (``declared_charsets``, found once and kept), for a part's
+    8-bit header bytes and for short text without a label; ``headers`` holds at least its header section, all that is
     read of a tree too deep to build."""
     policy = PARSE_ONCE
     try:
         message = tree(policy)
-        collected = collect(message, limits, cache(charsets), fallback)
+        collected = collect(message, limits, charsets, fallback)
     except RecursionError:
         # Nesting deeper than the email package can follow: keep the headers, so the message
         # still becomes a ticket; the raw bytes stay stored for anyone who needs the rest.

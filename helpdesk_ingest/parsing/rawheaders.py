@@ -12,7 +12,7 @@ else cp1252, and handed on as UTF-8.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from helpdesk_ingest.charsets import DEFAULT_FALLBACK_CHARSET, writes_ascii_as_ascii
 from helpdesk_ingest.parsing.streamed import matches_in_pieces
@@ -70,13 +70,11 @@ def declared_charsets(pieces: Iterable[bytes]) -> list[str]:
     return list(dict.fromkeys([*multibyte, *related, *single]))
 
 
-def header_charsets(pieces: Iterable[bytes], fallback: str = DEFAULT_FALLBACK_CHARSET) -> list[str]:
-    """Codecs to try on an 8-bit header line: UTF-8, those the message in ``pieces`` declares,
-    then ``fallback`` (a one-byte charset decodes anything) and, for a multi-byte fallback,
-    cp1252."""
-    return list(
-        dict.fromkeys(["utf-8", *declared_charsets(pieces), fallback, DEFAULT_FALLBACK_CHARSET])
-    )
+def header_charsets(declared: Sequence[str], fallback: str) -> list[str]:
+    """Codecs to try on an 8-bit header line: UTF-8, those the message declares
+    (``declared_charsets``), then ``fallback`` (a one-byte charset decodes anything) and, for a
+    multi-byte fallback, cp1252."""
+    return list(dict.fromkeys(["utf-8", *declared, fallback, DEFAULT_FALLBACK_CHARSET]))
 
 
 def _skip_leading_junk(lines: list[bytes], defects: list[str]) -> list[bytes]:
@@ -110,15 +108,13 @@ def _fold_stray_lines(lines: list[bytes], defects: list[str]) -> list[bytes]:
     return repaired
 
 
-def repair_header_section(
-    raw: bytes, fallback: str = DEFAULT_FALLBACK_CHARSET
-) -> tuple[bytes, list[str]]:
-    """``raw`` with its top-level header section repaired, and what was repaired; ``fallback``
-    reads 8-bit header bytes that are not UTF-8 where the message declares no charset."""
+def repair_header_section(raw: bytes, charsets: Callable[[], list[str]]) -> tuple[bytes, list[str]]:
+    """``raw`` with its top-level header section repaired, and what was repaired; ``charsets``
+    as for ``repair_head``."""
     end = HEADER_END.search(raw)
     split = end.start() if end else len(raw)
     head = raw[:split]
-    repaired, defects = repair_head(head, lambda: header_charsets((raw,), fallback))
+    repaired, defects = repair_head(head, charsets)
     if repaired == head:
         # Nothing to repair: no copy of a body that may be megabytes long.
         return raw, defects

@@ -8,6 +8,7 @@ first bytes and the pieces are cut at every size, so both paths and every piece 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -205,3 +206,22 @@ def test_the_declared_charsets_are_the_same_in_pieces_as_whole(
     pieces = [text[start:end] for start, end in itertools.pairwise(bounds)]
     _same_matches(pieces)
     assert declared_charsets(pieces) == declared_charsets((text,))
+
+
+def test_the_declared_charsets_are_looked_for_once() -> None:
+    # 8-bit bytes in the top-level header section and in a part: both read the same charsets.
+    message = streamed(_DECLARED_LAST, 200, 64)
+    starts: list[int] = []
+
+    def pieces_from(start: int) -> Iterator[bytes]:
+        starts.append(start)
+        return message.pieces_from(start)
+
+    parse_message(
+        _never_whole(
+            StreamedMessage(message.head, message.size, message.sha256, pieces_from, message.whole)
+        ),
+        ParseLimits(),
+    )
+
+    assert starts.count(0) == 1
