@@ -210,8 +210,8 @@ def _parse_tree(
 ) -> ParsedMessage | ParseFailure:
     """The message from the tree ``tree`` builds of its repaired bytes. ``charsets`` gives the
     charsets the message declares (``declared_charsets``, found once and kept), for a part's
-    8-bit header bytes and for short text without a label; ``headers`` holds at least its header section, all that is
-    read of a tree too deep to build."""
+    8-bit header bytes and for short text without a label; ``headers`` holds at least its
+    header section, all that is read of a tree too deep to build."""
     policy = PARSE_ONCE
     try:
         message = tree(policy)
