@@ -16,34 +16,31 @@ from email.policy import compat32
 from typing import Any
 
 
-def _read_anyway(part: Message, error: Exception, index: int | None, decode: bool) -> Any:
-    # Not in the type stubs: the stdlib's own attribute, which get_payload reads.
-    payload = vars(part).get("_payload")
-    if index is not None or decode or not isinstance(payload, str):
-        raise error
-    return payload.encode("ascii", "surrogateescape").decode("ascii", "replace")
+def _get_payload(part: Message, i: int | None = None, decode: bool = False) -> Any:
+    """``Message.get_payload``, reading 8-bit text as ASCII where the part's charset makes the
+    stdlib raise. Neither EmailMessage nor its base MIMEPart has a get_payload of its own, so
+    Message's is the one both classes below would inherit."""
+    try:
+        # The stubs' overloads take literal arguments only.
+        return Message.get_payload(part, i, decode)  # type: ignore[call-overload]
+    except (UnicodeError, TypeError):
+        # Not in the type stubs: the stdlib's own attribute, which get_payload reads.
+        payload = vars(part).get("_payload")
+        if i is not None or decode or not isinstance(payload, str):
+            raise
+        return payload.encode("ascii", "surrogateescape").decode("ascii", "replace")
 
 
 class LenientMessage(Message):
     """A part of a tree parsed with ``compat32`` (``LENIENT_COMPAT32``)."""
 
-    def get_payload(self, i: int | None = None, decode: bool = False) -> Any:
-        try:
-            # The stubs' overloads take literal arguments only.
-            return super().get_payload(i, decode)  # type: ignore[call-overload]
-        except (UnicodeError, TypeError) as error:
-            return _read_anyway(self, error, i, decode)
+    get_payload = _get_payload
 
 
 class LenientEmailMessage(EmailMessage):
     """A part of a tree parsed with the parser's policy (``policy.PARSE_ONCE``)."""
 
-    def get_payload(self, i: int | None = None, decode: bool = False) -> Any:
-        try:
-            # The stubs' overloads take literal arguments only.
-            return super().get_payload(i, decode)  # type: ignore[call-overload]
-        except (UnicodeError, TypeError) as error:
-            return _read_anyway(self, error, i, decode)
+    get_payload = _get_payload
 
 
 LENIENT_COMPAT32 = compat32.clone(message_factory=LenientMessage)
