@@ -37,3 +37,14 @@ def delimited_blocks(
             continue
         yield begin, end
         resume = end.end()
+
+
+def without_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with the ``(start, end)`` spans cut out; the spans in order, not overlapping."""
+    kept = []
+    position = 0
+    for start, end in spans:
+        kept.append(text[position:start])
+        position = end
+    kept.append(text[position:])
+    return "".join(kept)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from email.message import Message
 
-from helpdesk_ingest.parsing.blocks import delimited_blocks
+from helpdesk_ingest.parsing.blocks import delimited_blocks, without_spans
 from helpdesk_ingest.parsing.partheaders import filename
 
 SMIME_SIGNED = "smime-signed"
@@ -48,20 +48,21 @@ def part_marks(part: Message) -> list[str]:
 
 def extract_inline_pgp(text: str) -> tuple[str, list[str], list[str]]:
     """``text`` without its armored PGP messages, those messages, and the marks found."""
-    blocks: list[str] = []
-    kept: list[str] = []
-    position = 0
     # The patterns start with a line start, which re tries at every character; the text rarely
     # holds the line they need.
-    if _PGP_BEGIN in text:
-        for begin, end in delimited_blocks(text, _PGP_BEGIN_LINE, _PGP_END_LINE):
-            blocks.append(text[begin.start() : end.end()])
-            kept.append(text[position : begin.start()])
-            position = end.end()
+    found = (
+        [
+            (begin.start(), end.end())
+            for begin, end in delimited_blocks(text, _PGP_BEGIN_LINE, _PGP_END_LINE)
+        ]
+        if _PGP_BEGIN in text
+        else []
+    )
+    blocks = [text[start:end] for start, end in found]
     marks = [PGP_ENCRYPTED] if blocks else []
     if _PGP_CLEARSIGNED in text:
         marks.append(PGP_SIGNED)
-    return "".join(kept) + text[position:], blocks, marks
+    return without_spans(text, found), blocks, marks
 
 
 def unreadable_note(marks: list[str]) -> str:

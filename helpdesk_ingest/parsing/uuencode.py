@@ -10,7 +10,7 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from helpdesk_ingest.parsing.blocks import delimited_blocks
+from helpdesk_ingest.parsing.blocks import delimited_blocks, without_spans
 
 _BEGIN = re.compile(r"^begin[ \t]+[0-7]{3,4}[ \t]+(?P<name>[^\r\n]+?)[ \t]*\r?\n", re.MULTILINE)
 _END = re.compile(r"^end[ \t]*\r?$\n?", re.MULTILINE)
@@ -52,13 +52,11 @@ def extract_uuencoded(text: str) -> tuple[str, list[UuencodedFile]]:
     if "begin " not in text:
         return text, []
     files: list[UuencodedFile] = []
-    kept: list[str] = []
-    position = 0
+    taken: list[tuple[int, int]] = []
     for begin, end in delimited_blocks(text, _BEGIN, _END, _LONE_CR):
         content = _decode(text[begin.end() : end.start()])
         if content is None:
             continue
         files.append(UuencodedFile(begin["name"].strip(), content))
-        kept.append(text[position : begin.start()])
-        position = end.end()
-    return "".join(kept) + text[position:], files
+        taken.append((begin.start(), end.end()))
+    return without_spans(text, taken), files
