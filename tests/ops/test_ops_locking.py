@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, func, select
 from structlog.testing import capture_logs
 
-from helpdesk_ingest.config import load_settings
+from helpdesk_ingest.config import Settings, load_settings
 from helpdesk_ingest.devserver.server import DevPop3Server
 from helpdesk_ingest.locking import mailbox_lock, mailbox_lock_key, sqlite_lock_file
 from helpdesk_ingest.runtime import Runtime
@@ -95,16 +95,24 @@ def test_a_lock_file_that_cannot_be_made_leaves_the_pass_to_the_database(tmp_pat
     engine.dispose()
 
 
+def _runtime_with_one_mail(
+    database_url: str, tmp_path: Path, devserver: DevPop3Server
+) -> tuple[Settings, Engine, Runtime]:
+    """A migrated database, a mailbox "support" on the development server holding one mail, and
+    the runtime that polls it."""
+    devserver.deliver(customer_mail(1))
+    config = tmp_path / "c.toml"
+    config.write_text(f'database_url = "{database_url}"\n' + mailbox_toml(devserver))
+    settings = load_settings(config)
+    engine = make_engine(database_url)
+    upgrade_to_head(engine)
+    return settings, engine, Runtime(settings, engine, make_sessionmaker(engine))
+
+
 def test_a_mailbox_locked_by_another_process_is_skipped_on_sqlite(
     sqlite_url: str, tmp_path: Path, devserver: DevPop3Server
 ) -> None:
-    devserver.deliver(customer_mail(1))
-    config = tmp_path / "c.toml"
-    config.write_text(f'database_url = "{sqlite_url}"\n' + mailbox_toml(devserver))
-    settings = load_settings(config)
-    engine = make_engine(sqlite_url)
-    upgrade_to_head(engine)
-    runtime = Runtime(settings, engine, make_sessionmaker(engine))
+    settings, engine, runtime = _runtime_with_one_mail(sqlite_url, tmp_path, devserver)
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -141,13 +149,8 @@ def test_a_mailbox_locked_by_another_process_is_skipped_on_sqlite(
 def test_locked_mailbox_is_skipped_without_a_pop3_session(
     postgres_url: str, tmp_path: Path, devserver: DevPop3Server
 ) -> None:
-    devserver.deliver(customer_mail(1))
-    config = tmp_path / "c.toml"
-    config.write_text(f'database_url = "{postgres_url}"\n' + mailbox_toml(devserver))
-    settings = load_settings(config)
-    engine, other = make_engine(postgres_url), make_engine(postgres_url)
-    upgrade_to_head(engine)
-    runtime = Runtime(settings, engine, make_sessionmaker(engine))
+    settings, engine, runtime = _runtime_with_one_mail(postgres_url, tmp_path, devserver)
+    other = make_engine(postgres_url)
     try:
         with mailbox_lock(other, "support") as held, capture_logs() as logs:
             assert held
