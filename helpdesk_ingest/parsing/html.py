@@ -16,6 +16,9 @@ import html2text
 import nh3
 
 _URL_SCHEMES = {"http", "https", "mailto", "tel", "cid"}
+# Removed with what they hold: code, and a document's title, which no mail client shows in the
+# body either (a stripped <title> would leave its text at the top of the ticket).
+_DROPPED_WITH_CONTENT = {"script", "style", "title"}
 
 
 def _keep_attribute(element: str, attribute: str, value: str) -> str | None:
@@ -32,6 +35,7 @@ def sanitize_html(html: str) -> str:
         html,
         url_schemes=_URL_SCHEMES,
         attribute_filter=_keep_attribute,
+        clean_content_tags=_DROPPED_WITH_CONTENT,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )

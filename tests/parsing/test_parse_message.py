@@ -67,6 +67,22 @@ def test_html_is_sanitized() -> None:
     assert 'href="https://example.com/ok"' in html
 
 
+def test_a_documents_title_is_no_part_of_its_body() -> None:
+    # Mail clients show an HTML message's <title> nowhere in its body; stripped of its tag, its
+    # text stood at the top of the ticket, as if the customer had written it.
+    raw = messages.HTML_ONLY.replace(
+        b"<html><body>", b"<html><head><title>Shop newsletter #12</title></head><body>"
+    )
+    assert b"<title>" in raw
+
+    message = parsed(raw)
+
+    assert message.body_html is not None
+    assert "Shop newsletter" not in message.body_html
+    assert "Shop newsletter" not in message.body_text
+    assert "Order" in message.body_text
+
+
 def test_rfc2047_subject_and_display_name() -> None:
     message = parsed(messages.ENCODED_SUBJECT)
 
