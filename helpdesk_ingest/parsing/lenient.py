@@ -2,8 +2,8 @@
 
 ``Message.get_payload()`` reads a part's raw 8-bit bytes in the charset its Content-Type names,
 falling back to ASCII when Python knows no such codec. It raises for the rest of what a sender
-can write there: one of Python's own codecs (``charset=idna``, ``punycode``, ``undefined``) or an
-RFC 2231 value (``charset*=utf-8''x``, a tuple where a name is expected). Every reader of the
+can write there: one of Python's own codecs (``charset=idna``, ``punycode``, ``undefined``), a
+name with a NUL character in it, or an RFC 2231 value (``charset*=utf-8''x``, a tuple where a name is expected). Every reader of the
 tree calls it, the bounce detectors of flufl.bounce among them, which log the error with a
 traceback and miss the bounce. These classes read such text as the stdlib reads a charset it
 does not know.
@@ -23,7 +23,8 @@ def _get_payload(part: Message, i: int | None = None, decode: bool = False) -> A
     try:
         # The stubs' overloads take literal arguments only.
         return Message.get_payload(part, i, decode)  # type: ignore[call-overload]
-    except (UnicodeError, TypeError):
+    # ValueError: a UnicodeError, or a name with a NUL in it ("\x00utf-8") for the codec lookup.
+    except (ValueError, TypeError):
         # Not in the type stubs: the stdlib's own attribute, which get_payload reads.
         payload = vars(part).get("_payload")
         if i is not None or decode or not isinstance(payload, str):

@@ -227,6 +227,22 @@ def test_a_charset_in_rfc_2231_syntax_fails_no_reader(caplog: pytest.LogCaptureF
     assert [record for record in caplog.records if record.name.startswith("flufl")] == []
 
 
+@pytest.mark.parametrize("label", [b"\x00utf-8", b"utf-8\x00", b'"\x00"'])
+def test_a_charset_with_a_nul_in_its_name_fails_no_reader(
+    label: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Python's codec lookup raises ValueError, not LookupError, for such a name: the email
+    # package's reading of the part raised it, and the message went to quarantine.
+    raw = _in_every_part(label)
+
+    message = parsed(raw)
+
+    assert message.body_text.startswith("Très bien")
+    verdict = classify(raw, message, HygieneSettings().own_mail())
+    assert verdict.kind == "bounce"
+    assert [record for record in caplog.records if record.name.startswith("flufl")] == []
+
+
 def _every_codec_name() -> list[str]:
     modules = {module.name for module in pkgutil.iter_modules(encodings.__path__)}
     return sorted(set(encodings.aliases.aliases) | modules | set(NO_MAIL_CHARSETS))
