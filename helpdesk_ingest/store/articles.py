@@ -20,7 +20,9 @@ from helpdesk_ingest.store.values import db_text, stored_message_id
 
 
 def _addresses(addresses: tuple[Address, ...]) -> list[dict[str, str]]:
-    return [{"name": address.name, "email": address.email} for address in addresses]
+    return [
+        {"name": db_text(address.name), "email": db_text(address.email)} for address in addresses
+    ]
 
 
 def add_inbound_article(
@@ -57,7 +59,8 @@ def add_inbound_article(
         quoted_text=db_text(parsed.quoted_text) or None,
         signature=db_text(parsed.signature) or None,
         sent_at=parsed.date,
-        defects=list(parsed.defects),
+        # A defect may quote what the message wrote (a charset's name, NUL and all).
+        defects=[db_text(defect) for defect in parsed.defects],
         flags=flags or [],
         is_auto_reply=is_auto_reply,
         is_bounce=is_bounce,

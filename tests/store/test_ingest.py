@@ -295,6 +295,8 @@ def test_nul_characters_and_overlong_header_values_are_stored(
         body_html="<p>body\x00</p>",
         in_reply_to=("<unknown\x00@example.org>",),
         attachments=(attachment(b"x", "f" * 400 + ".txt", content_type="text/" + "p" * 300),),
+        # A defect quotes what the message wrote: PostgreSQL's JSON takes no NUL either.
+        defects=("unknown-charset:\x00utf-8",),
     )
     outcome = ingest(session, parsed)
     again = ingest(session, parsed, mailbox="sales")
@@ -304,6 +306,8 @@ def test_nul_characters_and_overlong_header_values_are_stored(
     assert (article.body_text, article.body_html) == ("bodytext", "<p>body</p>")
     assert article.from_address == "odd@example.org"
     assert article.from_name == "N" * 300
+    assert article.defects == ["unknown-charset:utf-8"]
+    assert article.to_addresses == [{"name": "Support", "email": "support@example.com"}]
     assert len(article.message_id) == 998
     assert again.kind == "duplicate"
     stored_attachment = session.scalars(select(AttachmentRow)).one()
