@@ -3,10 +3,10 @@
 ``Message.get_payload()`` reads a part's raw 8-bit bytes in the charset its Content-Type names,
 falling back to ASCII when Python knows no such codec. It raises for the rest of what a sender
 can write there: one of Python's own codecs (``charset=idna``, ``punycode``, ``undefined``), a
-name with a NUL character in it, or an RFC 2231 value (``charset*=utf-8''x``, a tuple where a name is expected). Every reader of the
-tree calls it, the bounce detectors of flufl.bounce among them, which log the error with a
-traceback and miss the bounce. These classes read such text as the stdlib reads a charset it
-does not know.
+name with a NUL character in it, or an RFC 2231 value (``charset*=utf-8''x``, a tuple where a
+name is expected). Every reader of the tree calls it, the bounce detectors of flufl.bounce among
+them, which log the error with a traceback and miss the bounce. These classes read such text
+as the stdlib reads a charset it does not know.
 """
 
 from __future__ import annotations
