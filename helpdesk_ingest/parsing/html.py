@@ -9,8 +9,8 @@ ticket never loads anything from the network.
 
 from __future__ import annotations
 
+import html as html_escaping
 import re
-from html.parser import HTMLParser
 
 import html2text
 import nh3
@@ -73,24 +73,64 @@ class _BoundedConverter(html2text.HTML2Text):
 
 def html_to_text(html: str) -> str:
     """``html`` as readable text (markdown); for HTML nested so deep that the markdown would run
-    to many times its length, its text without the markup, in a line per block."""
-    converter = _BoundedConverter(TEXT_PER_HTML_CHAR * len(html) + TEXT_ALLOWANCE)
+    to many times its length, its text without the markup, in a line per block.
+
+    The converter reads the sanitized HTML, not the message's: its tokenizer (the stdlib's) takes
+    time in the square of the length at each construct left open to the end (``<a b='`` repeated
+    over 100 KB took 40 s), and raises on some (``<![``), while the sanitizer's output closes
+    every tag and quote and escapes every other ``<``.
+    """
+    safe = sanitize_html(html)
+    converter = _BoundedConverter(TEXT_PER_HTML_CHAR * len(safe) + TEXT_ALLOWANCE)
     try:
-        return str(converter.handle(html)).strip()
+        return str(converter.handle(safe)).strip()
     except _TextTooLong:
-        return text_without_markup(html)
+        return text_without_markup(safe)
 
 
 def text_without_markup(html: str) -> str:
-    """The text of ``html`` without building its tree: the stdlib's tokenizer, in time linear in
-    its length however deep it nests; a line break where a block ends, scripts and styles out."""
-    reader = _TextReader()
-    reader.feed(html)
-    reader.close()
-    return _BLANK_LINES.sub("\n\n", "".join(reader.pieces)).strip()
+    """The text of ``html`` without building its tree, in time linear in its length however deep
+    it nests and whatever it leaves open; a line break where a block ends, scripts, styles and
+    the document's head out.
+
+    A construct left open runs to the end of the text, as in a browser: an unclosed comment or
+    tag hides what follows it.
+    """
+    pieces: list[str] = []
+    hidden = 0
+    position = 0
+    while (token := _TOKEN.search(html, position)) is not None:
+        if position < token.start() and not hidden:
+            pieces.append(html_escaping.unescape(html[position : token.start()]))
+        position = token.end()
+        name = (token["start"] or token["end"] or "").lower()
+        if name in _RAW_TEXT and token["start"]:
+            # Their content is no markup: up to their end tag, or the end of the text.
+            closing = re.compile(rf"</{name}\b", re.IGNORECASE).search(html, position)
+            position = closing.start() if closing else len(html)
+        elif name in _HIDDEN:
+            hidden = hidden + 1 if token["start"] else max(hidden - 1, 0)
+        elif name in _BREAKS:
+            pieces.append("\n")
+    if position < len(html) and not hidden:
+        pieces.append(html_escaping.unescape(html[position:]))
+    return _BLANK_LINES.sub("\n\n", "".join(pieces)).strip()
 
 
+# Each alternative ends at its closing mark or at the end of the text, so a match never fails
+# once begun and the scan never returns to a place it has read; the possessive repeats keep
+# no place to return to either (a tag left open over megabytes would otherwise hold one for
+# each character).
+_TOKEN = re.compile(
+    r"<!--(?:-?>|.*?(?:--!?>|\Z))"  # a comment
+    r"|<(?P<start>[A-Za-z][^\s/>]*+)"  # a start tag; a quote opens a value only after "="
+    r"(?:[^>=]++|=\s*+\"[^\"]*+(?:\"|\Z)|=\s*+'[^']*+(?:'|\Z)|=)*+(?:>|\Z)"
+    r"|</(?P<end>[A-Za-z][^\s/>]*+)[^>]*+(?:>|\Z)"  # an end tag
+    r"|<[!?/][^>]*+(?:>|\Z)",  # a declaration, a processing instruction, a stray "</"
+    re.DOTALL,
+)
 _BLANK_LINES = re.compile(r"[ \t]*\n\s*\n\s*")
+
 _BREAKS = frozenset(
     [
         "br",
@@ -116,27 +156,6 @@ _BREAKS = frozenset(
         "section",
     ]
 )
-_HIDDEN = frozenset({"script", "style", "head", "title"})
-
-
-class _TextReader(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.pieces: list[str] = []
-        self._hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _HIDDEN:
-            self._hidden += 1
-        elif tag in _BREAKS:
-            self.pieces.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _HIDDEN:
-            self._hidden = max(self._hidden - 1, 0)
-        elif tag in _BREAKS:
-            self.pieces.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._hidden:
-            self.pieces.append(data)
+# Elements whose content is text, not markup, and not shown.
+_RAW_TEXT = frozenset({"script", "style", "title"})
+_HIDDEN = frozenset({"head"})
