@@ -233,6 +233,15 @@ class Settings(BaseSettings):
     )
     max_mime_parts: int = Field(default=500, ge=1, description="MIME parts looked at per message.")
     max_mime_depth: int = Field(default=20, ge=1, description="MIME nesting followed per message.")
+    max_parse_cpu_s: float = Field(
+        default=120.0,
+        gt=0,
+        description=(
+            "CPU seconds a parse worker may spend on one message; past them the message is "
+            "quarantined (reason over-cpu-limit) instead of holding up the mailbox. The largest "
+            "real mail takes a few seconds."
+        ),
+    )
     fallback_charset: str = Field(
         default="windows-1252",
         description=(
@@ -350,6 +359,7 @@ class Settings(BaseSettings):
             max_header_bytes=self.max_header_bytes,
             max_parts=self.max_mime_parts,
             max_depth=self.max_mime_depth,
+            max_cpu_s=self.max_parse_cpu_s,
         )
 
     def mailbox(self, name: str) -> MailboxSettings:

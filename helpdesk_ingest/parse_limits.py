@@ -7,14 +7,18 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class ParseLimits:
-    """How much one message may ask of the parser: size, header bytes, MIME parts, MIME depth.
+    """How much one message may ask of the parser: size, header bytes, MIME parts, MIME depth,
+    CPU time.
 
     Over ``max_message_bytes`` (or ``max_header_bytes``) the parser reads only the headers and
     says so in the body; over ``max_parts`` or ``max_depth`` it keeps what it read and records
-    a defect.
+    a defect. Over ``max_cpu_s`` a parse worker gives the message up, and it is quarantined
+    (``worker_process.prepare_within_limit``; preparing in the daemon's own process has no such
+    bound).
     """
 
     max_message_bytes: int = 25 * 1024 * 1024
     max_header_bytes: int = 256 * 1024
     max_parts: int = 500
     max_depth: int = 20
+    max_cpu_s: float = 120.0

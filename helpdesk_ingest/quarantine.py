@@ -39,6 +39,7 @@ from helpdesk_ingest.store.quarantine_ops import (
 )
 from helpdesk_ingest.store.ratelimit import RATE_LIMIT_REASON
 from helpdesk_ingest.storing import store_prepared
+from helpdesk_ingest.worker_process import prepare_within_limit
 
 if TYPE_CHECKING:
     from helpdesk_ingest.runtime import Runtime
@@ -95,8 +96,9 @@ def retry_one(
     if options is None:
         # Queue, routing, hygiene and parse limits come from the mailbox's settings.
         return RetryResult(quarantine_id, "failed", f"mailbox {mailbox} is not configured")
-    # Prepared as the poller prepares it: the same limits, the same classification.
-    prepared = prepare(raw, options.prepare_settings())
+    # Prepared as the poller's workers prepare it: the same limits (CPU time included), the same
+    # classification.
+    prepared = prepare_within_limit(prepare, raw, options.prepare_settings())
     parsed = prepared.parsed
     if isinstance(parsed, ParseFailure):
         return RetryResult(quarantine_id, "unparseable", f"{parsed.reason}: {parsed.detail}")

@@ -15,8 +15,9 @@ import time
 from collections.abc import Callable, Sequence
 
 from helpdesk_ingest.collector import freeze_loaded_objects
+from helpdesk_ingest.cpu_limit import CpuLimitExceeded, cpu_limit
 from helpdesk_ingest.memory import return_large_buffers_to_the_system
-from helpdesk_ingest.prepared import PreparedMessage, PrepareSettings
+from helpdesk_ingest.prepared import PreparedMessage, PrepareSettings, prepare_failed
 from helpdesk_ingest.spool import Content
 
 # How often a worker checks that the daemon that started it is still alive.
@@ -51,8 +52,26 @@ def prepare_message(raw: Content, settings: PrepareSettings) -> PreparedMessage:
 def prepare_batch(
     task: PrepareTask, raws: Sequence[Content], settings: PrepareSettings
 ) -> list[PreparedMessage]:
-    """``task`` for each message of a batch."""
-    return [task(raw, settings) for raw in raws]
+    """``task`` for each message of a batch, each within its CPU limit."""
+    return [prepare_within_limit(task, raw, settings) for raw in raws]
+
+
+def prepare_within_limit(
+    task: PrepareTask, raw: Content, settings: PrepareSettings
+) -> PreparedMessage:
+    """``task`` for one message, given up once it has used ``max_cpu_s`` of CPU: a message that
+    would hold its worker for hours (input on which some parsing takes time in the square of its
+    length) goes to quarantine instead of holding up the mailbox's pass."""
+    limit = settings.limits.max_cpu_s
+    try:
+        with cpu_limit(limit):
+            return task(raw, settings)
+    except CpuLimitExceeded:
+        return prepare_failed(
+            raw,
+            "over-cpu-limit",
+            f"preparing it used more than {limit:g} s of CPU (max_parse_cpu_s)",
+        )
 
 
 def ready() -> None:

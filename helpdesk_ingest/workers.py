@@ -206,7 +206,7 @@ class WorkerPool:
         for attempt in (1, 2):
             executor = self._running()
             try:
-                return executor.submit(self.task, raw, self.settings).result()
+                return executor.submit(prepare_batch, self.task, [raw], self.settings).result()[0]
             except BrokenProcessPool:
                 log.error("worker_died", attempt=attempt, size=size_of(raw))
                 self._replace(executor)

@@ -131,6 +131,7 @@ def test_secret_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             ("poll_interval_s = 60", 'fallback_charset = "utf-16"'),
             "fallback_charset: 'utf-16' does not write ASCII as ASCII",
         ),
+        (("poll_interval_s = 60", "max_parse_cpu_s = 0"), "max_parse_cpu_s: Input should be"),
     ],
 )
 def test_invalid_config_names_setting(
@@ -154,6 +155,14 @@ def test_fallback_charset_is_read_as_the_codec_of_its_label(
     assert load_settings(config).fallback_charset == "cp1250"
     monkeypatch.setenv("HELPDESK_INGEST_FALLBACK_CHARSET", "koi8-r")
     assert load_settings(config).fallback_charset == "koi8-r"
+
+
+def test_max_parse_cpu_s_is_the_parse_limits_cpu_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings(write(tmp_path, MINIMAL)).parse_limits.max_cpu_s == 120.0
+    monkeypatch.setenv("HELPDESK_INGEST_MAX_PARSE_CPU_S", "7.5")
+    assert load_settings(write(tmp_path, MINIMAL)).parse_limits.max_cpu_s == 7.5
 
 
 def test_ticket_tag_pattern_needs_number_group(tmp_path: Path) -> None:

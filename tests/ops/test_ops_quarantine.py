@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from helpdesk_ingest import quarantine as quarantine_module
 from helpdesk_ingest.cli import main
 from helpdesk_ingest.store.ingest import quarantine_message
 from helpdesk_ingest.store.models import Article, QuarantinedMessage, RawMessage, Ticket
@@ -143,6 +145,28 @@ def test_retry_uses_the_configured_parse_limits(
     # Over the mailbox's limit: a ticket from the headers, as the poller would have made it.
     assert "over-size-limit" in article.defects
     assert "A long story" not in article.body_text
+
+
+def test_retry_gives_up_a_message_past_its_cpu_limit(
+    config_file: Path,
+    sessions: sessionmaker[Session],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def never_done(*_: object) -> None:
+        end = time.process_time() + 20
+        while time.process_time() < end:
+            pass
+
+    monkeypatch.setattr(quarantine_module, "prepare", never_done)
+    entry = hold(sessions, customer_mail(6), "over-cpu-limit")
+    config_file.write_text("max_parse_cpu_s = 0.2\n" + config_file.read_text())
+
+    assert quarantine(config_file, "retry", str(entry)) == 1
+
+    assert f"{entry}: unparseable: over-cpu-limit: " in capsys.readouterr().out
+    with sessions() as session:
+        assert session.get_one(QuarantinedMessage, entry).released_at is None
 
 
 def test_retry_all_takes_every_pending_message(

@@ -5,11 +5,13 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import time
 
 from helpdesk_ingest.prepare import prepare
 from helpdesk_ingest.prepared import PreparedMessage, PrepareSettings
 
 CRASH = b"Subject: kills its worker\r\n\r\nbody\r\n"
+SPIN = b"Subject: never done\r\n\r\nbody\r\n"
 # Libraries the daemon loads and a worker has no use for.
 DAEMON_LIBRARIES = ("pydantic", "pydantic_core", "pydantic_settings", "structlog", "sqlalchemy")
 
@@ -18,6 +20,16 @@ def prepare_or_die(raw: bytes, settings: PrepareSettings) -> PreparedMessage:
     """Like the real task, except that one message kills the worker process outright."""
     if raw == CRASH:
         os._exit(9)
+    return prepare(raw, settings)
+
+
+def prepare_or_spin(raw: bytes, settings: PrepareSettings) -> PreparedMessage:
+    """Like the real task, except that one message keeps its worker busy for 20 s of CPU (long
+    enough to be past a test's limit; not for ever, so a test without the limit ends)."""
+    if raw == SPIN:
+        end = time.process_time() + 20
+        while time.process_time() < end:
+            pass
     return prepare(raw, settings)
 
 

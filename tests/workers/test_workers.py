@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import signal
@@ -36,9 +37,11 @@ from helpdesk_ingest.workers import (
 from tests.support.logs import fresh_module_logger
 from tests.workers.tasks import (
     CRASH,
+    SPIN,
     daemon_libraries_loaded,
     frozen_objects,
     prepare_or_die,
+    prepare_or_spin,
 )
 
 SETTINGS = PrepareSettings(ParseLimits(), HygieneSettings().own_mail())
@@ -109,6 +112,28 @@ def test_only_the_message_that_kills_its_worker_is_reported_dying(
         ("worker_died", len(CRASH), 1),
         ("worker_died", len(CRASH), 2),
     ]
+
+
+def test_a_message_past_its_cpu_limit_is_quarantined_and_the_rest_prepared() -> None:
+    settings = dataclasses.replace(SETTINGS, limits=ParseLimits(max_cpu_s=0.3))
+    pool = WorkerPool(settings, 2, task=prepare_or_spin)
+    try:
+        raws = [message(1), SPIN, message(3), message(4)]
+        prepared = pool.submit(raws).results()
+
+        assert subjects(list(prepared)) == ["case 1", "FAILED", "case 3", "case 4"]
+        failure = prepared[1].parsed
+        assert isinstance(failure, ParseFailure)
+        assert failure.reason == "over-cpu-limit"
+        assert "0.3 s of CPU (max_parse_cpu_s)" in failure.detail
+        assert prepared[1].sha256 == sha256_hex(SPIN)
+        # The worker was not lost: the next message is prepared, and so is one tried alone.
+        assert subjects(list(pool.submit([message(5)]).results())) == ["case 5"]
+        alone = pool.prepare_alone(SPIN).parsed
+        assert isinstance(alone, ParseFailure)
+        assert alone.reason == "over-cpu-limit"
+    finally:
+        pool.close()
 
 
 def test_zero_workers_prepares_inline() -> None:
