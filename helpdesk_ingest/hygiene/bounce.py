@@ -8,11 +8,20 @@ subject says delivery failed.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from email.message import Message
 
 from flufl.bounce import all_failures
+
+# The library logs each detector's exception with its traceback and then raises it, and
+# _library_failures below decides what that means (no evidence). Its own record would reach a
+# parse worker's stderr, where no logging is set up, in the middle of the daemon's log as lines
+# no log reader parses; and in the daemon's process its "Running detector" lines at info.
+_LIBRARY_LOG = logging.getLogger("flufl.bounce")
+_LIBRARY_LOG.addHandler(logging.NullHandler())
+_LIBRARY_LOG.propagate = False
 
 # Local parts that only MTAs send from; "postmaster" is also a person, so it needs more evidence.
 MAILER_DAEMONS = frozenset(

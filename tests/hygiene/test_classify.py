@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
+from flufl.bounce._detectors.qmail import Qmail
 
 from helpdesk_ingest.hygiene.classify import classify
 from helpdesk_ingest.hygiene.own_mail import OwnMail
@@ -90,6 +93,33 @@ def test_a_plain_text_bounce_from_a_mailer_daemon_is_a_bounce() -> None:
     verdict = classified(raw)
     assert verdict.kind == "bounce"
     assert "mailer-daemon" in verdict.flags
+
+
+def test_a_failing_bounce_detector_writes_nothing_and_leaves_the_other_evidence(
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    def trips(*_: object) -> None:
+        raise ValueError("a detector tripping over odd mail")
+
+    monkeypatch.setattr(Qmail, "process", trips)
+    caplog.set_level(logging.DEBUG)
+    raw = mail(
+        sender="MAILER-DAEMON@example.org",
+        subject="failure notice",
+        body="Hi. This is the qmail-send program at example.org.\r\n\r\n<gone@example.com>:",
+    )
+
+    verdict = classified(raw)
+
+    assert verdict.kind == "bounce"
+    assert "mailer-daemon" in verdict.flags
+    assert verdict.failed_recipients == ()
+    # Neither the library's record of the exception, which it raises on, nor its traceback on
+    # the process's stderr (a worker's, in the middle of the daemon's log).
+    assert [record for record in caplog.records if record.name.startswith("flufl")] == []
+    assert capfd.readouterr().err == ""
 
 
 def test_a_customer_quoting_an_error_is_no_bounce() -> None:
