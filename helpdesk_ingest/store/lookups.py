@@ -31,6 +31,7 @@ from helpdesk_ingest.store.models import (
     RawMessage,
     Ticket,
 )
+from helpdesk_ingest.store.threading import thread_message_ids
 from helpdesk_ingest.store.values import stored_message_id
 
 
@@ -109,13 +110,10 @@ def look_up_group(
 
 
 def thread_candidates(message: GroupMessage) -> list[str]:
-    """The Message-IDs that may name a message's ticket, in the order the follow-up rule
-    tries them: In-Reply-To, then References newest first, then a bounce's original."""
-    parsed = message.parsed
-    if parsed is None:
+    """The Message-IDs that may name a message's ticket (``threading.thread_message_ids``)."""
+    if message.parsed is None:
         return []
-    listed = (*parsed.in_reply_to, *reversed(parsed.references), message.original_message_id)
-    return [stored_message_id(message_id) for message_id in listed if message_id]
+    return thread_message_ids(message.parsed, [message.original_message_id])
 
 
 def _find_stored(session: Session, lookups: GroupLookups, mailbox: str, shas: list[str]) -> None:

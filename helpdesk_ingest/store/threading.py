@@ -10,7 +10,9 @@ The rules run in order and the first that names a ticket wins:
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -27,6 +29,11 @@ DEFAULT_TICKET_TAG = r"\[#(?P<number>\d+)\]"
 # Reply and forward prefixes in the languages support mail most often arrives in.
 _SUBJECT_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|antw|vs|tr)\s*(\[\d+\])?\s*:\s*)+", re.I)
 _RECENT_ARTICLES = 50
+# Message-IDs of In-Reply-To and References a message is threaded by, newest first. Mail
+# clients keep a few dozen; a message may carry tens of thousands (its header section allows
+# 256 KB), and a group's lookup asks for all of its messages' at once: four such messages made
+# more query parameters than PostgreSQL takes, and the pass failed again at every try.
+MAX_THREAD_REFERENCES = 100
 
 
 Rule = Literal["message-id", "ticket-tag", "same-subject"]
@@ -44,6 +51,17 @@ class ThreadMatch:
 def normalise_subject(subject: str) -> str:
     """The subject without reply and forward prefixes, a ticket tag or extra white space."""
     return " ".join(_SUBJECT_PREFIX.sub("", subject).split()).casefold()
+
+
+def thread_message_ids(
+    parsed: ParsedMessage, extra_message_ids: Sequence[str | None] = ()
+) -> list[str]:
+    """The Message-IDs that may name a message's ticket, in the order the first rule tries
+    them: In-Reply-To, then References newest first (``MAX_THREAD_REFERENCES`` of them), then
+    ``extra_message_ids`` (a bounce's original)."""
+    named = (*parsed.in_reply_to, *reversed(parsed.references))
+    listed = (*itertools.islice(named, MAX_THREAD_REFERENCES), *extra_message_ids)
+    return [stored_message_id(message_id) for message_id in listed if message_id]
 
 
 def ticket_by_message_ids(session: Session, message_ids: list[str]) -> Ticket | None:
@@ -122,10 +140,7 @@ def find_thread(
     ``known`` (a group's lookups) maps every Message-ID the message may name to its article's
     ticket, so the first rule asks nothing of the database.
     """
-    candidates = [
-        stored_message_id(message_id)
-        for message_id in (*parsed.in_reply_to, *reversed(parsed.references), *extra_message_ids)
-    ]
+    candidates = thread_message_ids(parsed, extra_message_ids)
     if known is None:
         ticket = ticket_by_message_ids(session, candidates)
     else:

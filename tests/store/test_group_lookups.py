@@ -6,11 +6,14 @@ import pytest
 from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from helpdesk_ingest.message import ParsedMessage
+from helpdesk_ingest.parsing import parse_message
 from helpdesk_ingest.poller import PollResult, poll_mailbox
 from helpdesk_ingest.store.concurrency import MESSAGE_ID_LOCK_SPACE, lock_message_ids
 from helpdesk_ingest.store.database import make_engine
 from helpdesk_ingest.store.models import Article, Contact, QuarantinedMessage, Ticket
 from helpdesk_ingest.store.pending import TICKET_NUMBER_OFFSET
+from helpdesk_ingest.store.threading import MAX_THREAD_REFERENCES, thread_message_ids
 from tests.test_poller import FakeMailbox, options
 
 
@@ -118,6 +121,56 @@ def test_a_group_stores_what_one_transaction_per_message_stores(
     result = drain(sessions, group_size)
     assert outcomes(result) == EXPECTED_COUNTS
     assert database_state(sessions) == EXPECTED_STATE
+
+
+def with_references(raw: bytes, references: list[str]) -> bytes:
+    return raw.replace(b"Date:", f"References: {' '.join(references)}\r\nDate:".encode(), 1)
+
+
+@pytest.mark.parametrize("group_size", [64, 1], ids=["one group", "one by one"])
+def test_messages_naming_tens_of_thousands_of_references_are_stored(
+    sessions: sessionmaker[Session], group_size: int
+) -> None:
+    # Each within its 256 KB header section; together, more Message-IDs than PostgreSQL takes
+    # parameters in one query (65,535): the group's lookup failed, and again at every pass.
+    raws = [
+        with_references(mail(n), [f"<{n}x{i:x}@b>" for i in range(22_000)]) for n in range(1, 5)
+    ]
+    # The newest reference names the first message: the second is its follow-up.
+    raws[1] = with_references(
+        mail(2), [f"<2x{i:x}@b>" for i in range(22_000)] + ["<g1@example.org>"]
+    )
+    parsed = [parse_message(raw) for raw in raws]
+    assert all(isinstance(p, ParsedMessage) and len(p.references) >= 22_000 for p in parsed)
+    box = FakeMailbox(raws, [])
+
+    result = poll_mailbox("support", box.open, sessions, options(group_size=group_size))
+
+    assert result.outcome == "ok"
+    assert outcomes(result) == (4, 0, 0)
+    assert box.messages == []
+    assert database_state(sessions)["articles per ticket"] == [1, 1, 2]
+
+
+def test_a_message_is_threaded_by_its_newest_references() -> None:
+    older = [f"<old{i}@example.org>" for i in range(500)]
+    newest = [f"<new{i}@example.org>" for i in range(MAX_THREAD_REFERENCES)]
+    parsed = ParsedMessage(
+        message_id="<m@example.org>",
+        message_id_synthetic=False,
+        subject="Re: the printer",
+        from_address=None,
+        in_reply_to=("<parent@example.org>",),
+        references=(*older, *newest),
+    )
+
+    listed = thread_message_ids(parsed, ["<original@example.org>", None])
+
+    assert listed == [
+        "<parent@example.org>",
+        *reversed(newest[1:]),
+        "<original@example.org>",
+    ]
 
 
 @pytest.mark.postgres
