@@ -18,6 +18,7 @@ from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.parsing import parse_message
 from helpdesk_ingest.routing import RouteDecision
 from helpdesk_ingest.store import ratelimit
+from helpdesk_ingest.store.bounces import mark_undeliverable
 from helpdesk_ingest.store.ingest import IngestOutcome, IngestPolicy, ingest_message
 from helpdesk_ingest.store.models import Article, Contact, QuarantinedMessage, Ticket
 from helpdesk_ingest.store.threading import DEFAULT_TICKET_TAG, normalise_subject
@@ -133,6 +134,22 @@ def test_bounce_attaches_by_its_original_and_marks_the_contact(session: Session)
     assert {"dsn", "status:5.1.1", "failed:bob@example.net"} <= set(article.flags)
     bob = session.scalars(select(Contact).where(Contact.email == "bob@example.net")).one()
     assert (bob.undeliverable_at, bob.undeliverable_status) == (NOW, "5.1.1")
+
+
+def test_a_bounce_listing_more_recipients_than_a_statement_takes_marks_them(
+    session: Session,
+) -> None:
+    # 70,000 addresses, more than PostgreSQL's 65,535 parameters of one statement: the UPDATE
+    # failed, the daemon took it for an unreachable database and stopped at the message.
+    recipients = tuple(f"user{number:05}@example.net" for number in range(70_000))
+    known = ("user00000@example.net", "user69999@example.net", "User35000@Example.net")
+    session.add_all(Contact(email=email.lower(), created_at=NOW, updated_at=NOW) for email in known)
+    session.flush()
+
+    assert mark_undeliverable(session, recipients, "5.1.1", NOW) == 3
+
+    marked = session.scalars(select(Contact).where(Contact.undeliverable_at.is_not(None))).all()
+    assert sorted(contact.email for contact in marked) == sorted(email.lower() for email in known)
 
 
 def test_a_delayed_dsn_does_not_mark_the_contact(session: Session) -> None:
