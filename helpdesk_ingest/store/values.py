@@ -24,5 +24,17 @@ def db_text(value: str | None, length: int | None = None) -> str | None:
 
 
 def stored_message_id(message_id: str) -> str:
-    """A Message-ID as the articles table holds it, and as lookups must ask for it."""
-    return db_text(message_id, MESSAGE_ID_LENGTH)
+    """A Message-ID as the articles table holds it, and as lookups must ask for it: at most
+    ``MESSAGE_ID_LENGTH`` characters, and as many bytes of UTF-8.
+
+    PostgreSQL's index on the column takes at most 2,704 bytes an entry; a Message-ID may be
+    written in any script (RFC 6532), 998 characters of it up to four times as many bytes, and
+    past the limit the INSERT failed (as a "program limit exceeded", which reads as an outage).
+    ASCII Message-IDs are held as before.
+    """
+    cleaned = db_text(message_id, MESSAGE_ID_LENGTH)
+    encoded = cleaned.encode("utf-8", "surrogatepass")
+    if len(encoded) <= MESSAGE_ID_LENGTH:
+        return cleaned
+    # Cut at a character's boundary: the bytes of one cut in half are dropped.
+    return encoded[:MESSAGE_ID_LENGTH].decode("utf-8", "ignore")

@@ -314,6 +314,26 @@ def test_nul_characters_and_overlong_header_values_are_stored(
     assert len(stored_attachment.filename) == len(stored_attachment.content_type) == 255
 
 
+def test_a_message_id_of_many_non_ascii_characters_is_stored_and_threads(
+    session: Session, make_message: MakeMessage
+) -> None:
+    # 1,200 characters that do not repeat (so PostgreSQL cannot compress them), three bytes each:
+    # its index entry was over PostgreSQL's 2,704 bytes, and the INSERT failed at every pass.
+    long_id = "<" + "".join(chr(0x4E00 + (number * 7919) % 20000) for number in range(1200)) + "@x>"
+    first = ingest(session, make_message(message_id=long_id))
+    again = ingest(session, make_message(message_id=long_id), mailbox="sales")
+    reply = ingest(
+        session,
+        make_message(message_id="<reply@example.org>", in_reply_to=(long_id,), subject="Re: x"),
+    )
+
+    article = session.get_one(Article, first.article_id)
+    assert len(article.message_id.encode()) <= 998
+    assert long_id.startswith(article.message_id)
+    assert again.kind == "duplicate"
+    assert (reply.ticket_number, reply.new_ticket) == (first.ticket_number, False)
+
+
 def test_reply_parts_are_kept_apart_on_the_article(
     session: Session, make_message: MakeMessage
 ) -> None:
