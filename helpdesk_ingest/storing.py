@@ -29,7 +29,7 @@ from helpdesk_ingest.store.ingest import (
     stage_quarantine,
 )
 from helpdesk_ingest.store.lookups import GroupLookups, GroupMessage, look_up_group
-from helpdesk_ingest.store.outage import DatabaseUnavailable, is_database_outage
+from helpdesk_ingest.store.outage import DatabaseUnavailable, database_is_away
 from helpdesk_ingest.store.pending import PendingWrites
 
 log = structlog.get_logger("helpdesk_ingest.storing")
@@ -163,7 +163,7 @@ def store_group(
             with sessions.begin() as session:
                 return list(_store_all_in(session, mailbox, group, options))
         except Exception as exc:
-            if is_database_outage(exc):
+            if database_is_away(exc, sessions):
                 raise DatabaseUnavailable(exc.__class__.__name__) from exc
             log.warning("group_store_failed", messages=len(group), error=type(exc).__name__)
     outcomes: list[IngestOutcome | MessageDeferred] = []
@@ -191,7 +191,7 @@ def store_one(
         with sessions.begin() as session:
             return store_prepared(session, mailbox, raw, message.prepared, options)
     except Exception as exc:
-        if is_database_outage(exc):
+        if database_is_away(exc, sessions):
             raise DatabaseUnavailable(exc.__class__.__name__) from exc
         log.exception("message_store_failed", sha256=sha256[:12])
         # Only the type: the text of a database error can quote the message's contents.

@@ -442,7 +442,10 @@ def test_outage_detected_from_a_real_operational_error(
     sqlite_sessions: sessionmaker[Session], journal: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken_ingest(*args: Any, **kwargs: Any) -> Any:
-        raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+        # As SQLAlchemy raises it for a connection the server closed.
+        raise OperationalError(
+            "INSERT", {}, Exception("server closed the connection"), connection_invalidated=True
+        )
 
     monkeypatch.setattr(storing, "stage_message", broken_ingest)
     box = FakeMailbox([mail(1)], journal)
