@@ -330,6 +330,10 @@ def test_rfc2231_filename() -> None:
         ("../../etc/passwd", "passwd"),
         ("C:\\Users\\me\\evil.exe", "evil.exe"),
         ("a\x00b\x1fc.txt", "a_b_c.txt"),
+        # Shown as "invoiceexe.pdf" with its right-to-left override.
+        ("invoice\u202efdp.exe", "invoice_fdp.exe"),
+        ("\u2067photo\u2069\u200f.jpg", "_photo_.jpg"),
+        ("\u05d3\u05d5\u05d7.pdf", "\u05d3\u05d5\u05d7.pdf"),
         ("CON", "_CON"),
         ("nul.txt", "_nul.txt"),
         ("...hidden", "hidden"),
