@@ -7,6 +7,7 @@ import re
 from typing import Any
 from unittest import mock
 
+import html2text
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -126,3 +127,31 @@ def test_what_is_left_open_hides_the_rest_as_in_a_browser() -> None:
     assert text_without_markup("Hello <a title='>'>world</a>") == "Hello world"
     assert text_without_markup("x < y and y > z &lt;3") == "x < y and y > z <3"
     assert text_without_markup("<P>One<BR>Two</P><SCRIPT>x</SCRIPT >Three") == "One\nTwo\nThree"
+
+
+def test_runs_of_white_space_reach_the_markdown_escapes_collapsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The converter's escapes are patterns anchored at every line start that read through the
+    # white space after it: a run of line breaks cost time in its square (35 KB of "\r\n ": 6.5 s).
+    escaped: list[str] = []
+    escape = html2text.escape_md_section
+
+    def recording(text: str, snob: bool = False) -> str:
+        escaped.append(text)
+        return escape(text, snob=snob)
+
+    monkeypatch.setattr(html2text, "escape_md_section", recording)
+
+    assert html_to_text("<p>Hello" + "\r\n " * 12_000 + "world</p>") == "Hello world"
+    assert html_to_text("<p>" + "\r" * 12_000 + "x</p>") == "x"
+    assert escaped
+    assert not any("\n" in text or "\r" in text for text in escaped)
+
+
+def test_white_space_is_kept_in_pre_and_a_number_starting_a_line_still_escaped() -> None:
+    # A code block: each line indented by four, its own indent kept after them.
+    pre = html_to_text("<pre>line one\n\n  line two</pre>")
+    assert [line.rstrip() for line in pre.splitlines()] == ["line one", "", "      line two"]
+    assert html_to_text("<p>\n  1. not a list</p>") == "1\\. not a list"
+    assert html_to_text("<p>a\n1. b</p>") == "a 1. b"
