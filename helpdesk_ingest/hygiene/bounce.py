@@ -35,6 +35,11 @@ BOUNCE_SUBJECT = re.compile(
     r"|メールエラー|配信できま",
     re.IGNORECASE,
 )
+# Each of the library's seventeen detectors reads every line of every part, through the email
+# package: a delivery report of 12,000 lone CRs, 23 KB, made 24,000 parts and took 2 s, and the
+# same in a megabyte, minutes. A real bounce has a few parts, one per failed recipient in its
+# report; past this many the report's own fields (read by _dsn_fields) are the evidence.
+MAX_PARTS_FOR_DETECTORS = 1000
 _DSN_TYPES = {"message/delivery-status", "message/global-delivery-status"}
 _ORIGINAL_TYPES = {"message/rfc822", "text/rfc822-headers", "message/rfc822-headers"}
 
@@ -94,6 +99,8 @@ def _original_message_id(message: Message) -> str | None:
 
 
 def _library_failures(message: Message) -> set[str]:
+    if any(count > MAX_PARTS_FOR_DETECTORS for count, _ in enumerate(message.walk())):
+        return set()
     try:
         temporary, permanent = all_failures(message)
     except Exception:

@@ -7,6 +7,7 @@ import logging
 import pytest
 from flufl.bounce._detectors.qmail import Qmail
 
+from helpdesk_ingest.hygiene import bounce
 from helpdesk_ingest.hygiene.classify import classify
 from helpdesk_ingest.hygiene.own_mail import OwnMail
 from helpdesk_ingest.hygiene.settings import HygieneSettings
@@ -120,6 +121,33 @@ def test_a_failing_bounce_detector_writes_nothing_and_leaves_the_other_evidence(
     # the process's stderr (a worker's, in the middle of the daemon's log).
     assert [record for record in caplog.records if record.name.startswith("flufl")] == []
     assert capfd.readouterr().err == ""
+
+
+def test_a_report_of_too_many_parts_is_judged_without_the_bounce_detectors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each lone CR in a delivery report ends a block of fields, and each block is a part: 12,000
+    # of them, 23 KB, made the library's seventeen detectors read 24,000 parts (2 s).
+    read: list[object] = []
+
+    def detectors(message: object) -> tuple[frozenset[bytes], frozenset[bytes]]:
+        read.append(message)
+        return frozenset(), frozenset()
+
+    monkeypatch.setattr(bounce, "all_failures", detectors)
+    report = dsn(failed="bob@example.net")
+    flood = report.replace(
+        b"Reporting-MTA: dns; mx.example.net", b"Reporting-MTA: x" + b"\r" * 12_000
+    )
+
+    verdict = classified(flood)
+
+    assert read == []
+    assert verdict.kind == "bounce"
+    assert verdict.failed_recipients == ("bob@example.net",)
+    # A report of a few parts is still read by them.
+    assert classified(report).failed_recipients == ("bob@example.net",)
+    assert len(read) == 1
 
 
 def test_a_customer_quoting_an_error_is_no_bounce() -> None:
