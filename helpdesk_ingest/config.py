@@ -37,7 +37,7 @@ from sqlalchemy.exc import ArgumentError
 from helpdesk_ingest.charsets import mail_codec, writes_ascii_as_ascii
 from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.oauth.settings import OAuthSettings
-from helpdesk_ingest.parse_limits import ParseLimits
+from helpdesk_ingest.parse_limits import MAX_TREE_PARTS, ParseLimits
 from helpdesk_ingest.pop3.tls import parse_pin
 from helpdesk_ingest.routing.rules import RoutingRule
 from helpdesk_ingest.secret_files import read_secret_file
@@ -231,7 +231,12 @@ class Settings(BaseSettings):
     max_header_bytes: int = Field(
         default=256 * 1024, ge=1024, description="Larger header sections are not parsed."
     )
-    max_mime_parts: int = Field(default=500, ge=1, description="MIME parts looked at per message.")
+    max_mime_parts: int = Field(
+        default=500,
+        ge=1,
+        le=MAX_TREE_PARTS,
+        description="MIME parts looked at per message.",
+    )
     max_mime_depth: int = Field(default=20, ge=1, description="MIME nesting followed per message.")
     max_parse_cpu_s: float = Field(
         default=120.0,

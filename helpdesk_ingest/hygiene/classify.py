@@ -11,7 +11,7 @@ from helpdesk_ingest.hygiene.own_mail import OwnMail
 from helpdesk_ingest.hygiene.verdict import CUSTOMER, Classification
 from helpdesk_ingest.message import ParsedMessage
 from helpdesk_ingest.parsing.feed import parse_in_pieces, parse_pieces
-from helpdesk_ingest.parsing.lenient import LENIENT_COMPAT32
+from helpdesk_ingest.parsing.lenient import LENIENT_COMPAT32, TreeTooLarge
 from helpdesk_ingest.parsing.oversize import BLANK_LINE, header_section_size
 from helpdesk_ingest.parsing.streamed import StreamedMessage, contains_any_lowered
 
@@ -41,9 +41,10 @@ def _whole_tree(raw: bytes | StreamedMessage) -> Message:
         if isinstance(raw, StreamedMessage):
             return parse_pieces(raw.pieces(), LENIENT_COMPAT32)
         return parse_in_pieces(raw, LENIENT_COMPAT32)
-    except RecursionError:
-        # Nesting deeper than the email package can follow (the parser keeps the headers of
-        # such a message too): judged by its top-level headers, not sent to quarantine.
+    except (RecursionError, TreeTooLarge):
+        # Nesting deeper than the email package can follow, or more parts than it may make (the
+        # parser keeps the headers of such a message too): judged by its top-level headers, not
+        # sent to quarantine.
         return _top_headers(raw)
 
 

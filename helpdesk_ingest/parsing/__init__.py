@@ -13,7 +13,7 @@ from itertools import chain
 
 from helpdesk_ingest.charsets import DEFAULT_FALLBACK_CHARSET
 from helpdesk_ingest.message import Address, ParsedMessage, ParseFailure
-from helpdesk_ingest.parse_limits import ParseLimits
+from helpdesk_ingest.parse_limits import MAX_TREE_PARTS, ParseLimits
 from helpdesk_ingest.parsing.body import BodyPiece, body_html, body_text
 from helpdesk_ingest.parsing.defects import defect_names
 from helpdesk_ingest.parsing.feed import parse_in_pieces, parse_pieces
@@ -24,6 +24,7 @@ from helpdesk_ingest.parsing.headers import (
     message_ids,
     parse_date,
 )
+from helpdesk_ingest.parsing.lenient import TreeTooLarge
 from helpdesk_ingest.parsing.oversize import (
     BLANK_LINE,
     Oversize,
@@ -221,6 +222,14 @@ def _parse_tree(
         # still becomes a ticket; the raw bytes stay stored for anyone who needs the rest.
         message = BytesParser(policy=policy).parsebytes(headers, headersonly=True)
         collected = Collected(defects=["too-deep:parser"])
+    except TreeTooLarge:
+        # The same for a message of more parts than the package may make (MAX_TREE_PARTS).
+        message = BytesParser(policy=policy).parsebytes(headers, headersonly=True)
+        note = (
+            f"This message has more than {MAX_TREE_PARTS:,} MIME parts, more than are read; "
+            "its raw bytes are kept; ask an operator."
+        )
+        collected = Collected(pieces=[BodyPiece(plain=note)], defects=["too-many-parts:parser"])
     return _parsed_message(message, collected, defects, identity)
 
 

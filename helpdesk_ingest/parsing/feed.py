@@ -24,6 +24,9 @@ from email.message import Message
 from email.policy import Policy
 from typing import Any, TypeVar, cast
 
+from helpdesk_ingest.parse_limits import MAX_TREE_PARTS
+from helpdesk_ingest.parsing.lenient import parts_at_most
+
 PIECE_BYTES = 64 * 1024
 
 MessageT = TypeVar("MessageT", bound="Message[Any, Any]")
@@ -65,8 +68,9 @@ def parse_in_pieces(
 def parse_pieces(pieces: Iterable[bytes], policy: Policy[MessageT]) -> MessageT:
     """The tree of the message whose bytes are ``pieces`` in order."""
     parser = BytesFeedParser(policy=policy)
-    for piece in pieces:
-        parser.feed(piece)
-    # The policy's message factory makes the tree (EmailMessage for policy.default); the stubs
-    # cannot follow that through the parser.
-    return cast(MessageT, parser.close())
+    with parts_at_most(MAX_TREE_PARTS):
+        for piece in pieces:
+            parser.feed(piece)
+        # The policy's message factory makes the tree (EmailMessage for policy.default); the
+        # stubs cannot follow that through the parser.
+        return cast(MessageT, parser.close())

@@ -11,9 +11,38 @@ as the stdlib reads a charset it does not know.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from email.message import EmailMessage, Message
 from email.policy import compat32
 from typing import Any
+
+
+class TreeTooLarge(Exception):
+    """A parse made more parts than ``parts_at_most`` allows."""
+
+
+_budget = threading.local()
+
+
+@contextlib.contextmanager
+def parts_at_most(limit: int) -> Iterator[None]:
+    """Make the parts created in this block, in this thread, raise TreeTooLarge past ``limit``."""
+    _budget.left = limit
+    try:
+        yield
+    finally:
+        _budget.left = None
+
+
+def _one_more_part() -> None:
+    left = getattr(_budget, "left", None)
+    if left is None:
+        return
+    if left <= 0:
+        raise TreeTooLarge
+    _budget.left = left - 1
 
 
 def _get_payload(part: Message, i: int | None = None, decode: bool = False) -> Any:
@@ -37,11 +66,19 @@ class LenientMessage(Message):
 
     get_payload = _get_payload
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        _one_more_part()
+        super().__init__(*args, **kwargs)
+
 
 class LenientEmailMessage(EmailMessage):
     """A part of a tree parsed with the parser's policy (``policy.PARSE_ONCE``)."""
 
     get_payload = _get_payload
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        _one_more_part()
+        super().__init__(*args, **kwargs)
 
 
 LENIENT_COMPAT32 = compat32.clone(message_factory=LenientMessage)

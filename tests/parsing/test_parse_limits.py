@@ -8,8 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from helpdesk_ingest.hygiene.classify import classify
+from helpdesk_ingest.hygiene.settings import HygieneSettings
 from helpdesk_ingest.message import ParsedMessage
-from helpdesk_ingest.parsing import ParseLimits, parse_message, parse_oversized
+from helpdesk_ingest.parsing import ParseLimits, feed, parse_message, parse_oversized
+from helpdesk_ingest.parsing.feed import parse_in_pieces
+from helpdesk_ingest.parsing.lenient import LENIENT_COMPAT32, LenientMessage, TreeTooLarge
 from helpdesk_ingest.parsing.oversize import header_section, header_section_size, human_size
 
 from . import messages
@@ -94,3 +98,55 @@ def test_the_header_section_ends_at_the_first_blank_line_of_any_kind(raw: bytes)
     found = [raw.find(separator) for separator in (b"\r\n\r\n", b"\n\n", b"\r\r")]
     expected = min((position for position in found if position >= 0), default=len(raw))
     assert header_section_size(raw) == expected
+
+
+def _flat(parts: int) -> bytes:
+    body = b"".join(
+        b"--b\r\nContent-Type: text/plain\r\n\r\npart %d\r\n" % number for number in range(parts)
+    )
+    return (
+        b"From: a@example.org\r\nSubject: Many parts\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n' + body + b"--b--\r\n"
+    )
+
+
+def test_a_message_of_more_parts_than_a_tree_may_hold_is_a_ticket_from_its_headers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(feed, "MAX_TREE_PARTS", 50)
+
+    within = parsed(parse_message(_flat(48)))
+    past = parsed(parse_message(_flat(60)))
+
+    assert "too-many-parts:parser" not in within.defects
+    assert within.body_text.startswith("part 0")
+    assert past.subject == "Many parts"
+    assert "too-many-parts:parser" in past.defects
+    assert "MIME parts" in past.body_text
+    assert "ask an operator" in past.body_text
+    verdict = classify(_flat(60), past, HygieneSettings().own_mail())
+    assert verdict.kind == "customer"
+    # The bound holds only while the email package builds a tree: parts made outside one count
+    # for nothing, and the next parse has the whole bound again.
+    outside = [LenientMessage() for _ in range(100)]
+    assert len(outside) == 100
+    assert len(list(parse_in_pieces(_flat(48), LENIENT_COMPAT32).walk())) == 49
+
+
+def test_a_delivery_report_of_lone_carriage_returns_is_not_made_into_a_part_each() -> None:
+    # Each lone CR is a line and each blank line ends a block of report fields, a part each:
+    # 400 KB made 400,000 parts, 176 MB and 8 s, where a megabyte would have made gigabytes.
+    raw = (
+        b"From: MAILER-DAEMON@example.org\r\nSubject: Undelivered\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: "
+        + b"\r" * 400_000
+        + b"\r\n--b--\r\n"
+    )
+
+    with pytest.raises(TreeTooLarge):
+        parse_in_pieces(raw, LENIENT_COMPAT32)
+    message = parsed(parse_message(raw))
+
+    assert "too-many-parts:parser" in message.defects
+    assert classify(raw, message, HygieneSettings().own_mail()).kind == "bounce"
