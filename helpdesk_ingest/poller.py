@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk_ingest.poll_options import PollOptions
-from helpdesk_ingest.pop3 import Pop3Error, Pop3Session
+from helpdesk_ingest.pop3 import Pop3Error, Pop3ServerError, Pop3Session
 from helpdesk_ingest.spool import Content, Spool, SpoolError, size_of
 from helpdesk_ingest.store.ingest import IngestOutcome
 from helpdesk_ingest.store.outage import DatabaseUnavailable
@@ -54,6 +54,8 @@ class PollCounts:
     deleted: int = 0
     bytes: int = 0
     deferred: int = 0
+    # Messages the server refused to send (RETR answered -ERR); left on it.
+    refused: int = 0
     # Messages whose ingest failed in this pass: not tried again before the next pass.
     deferred_hashes: set[str] = field(default_factory=set)
 
@@ -96,6 +98,8 @@ class _InFlight:
     started: float
     # The group's size as LIST reported it.
     listed_bytes: int
+    # Messages of the group the server refused to send, left on it.
+    refused: int = 0
 
     def release(self) -> None:
         """Remove the group's spooled files: stored, or left on the server, it is done with."""
@@ -142,11 +146,16 @@ def plan_groups(
 
 def _retrieve(
     pop: Pop3Session, group: list[tuple[int, int]], options: PollOptions, spool: Spool
-) -> tuple[Content, ...]:
+) -> tuple[dict[int, Content], dict[int, Pop3ServerError]]:
+    """The group's messages by number, and the server's refusals to send some of them."""
     if len(group) == 1 and group[0][1] > options.spool_over_bytes:
         number = group[0][0]
-        return (spool.receive(lambda write: pop.retr_into(number, write)),)
-    return pop.retr_many([number for number, _ in group])
+        try:
+            return {number: spool.receive(lambda write: pop.retr_into(number, write))}, {}
+        except Pop3ServerError as exc:
+            return {}, {number: exc}
+    retrieved = pop.retr_many([number for number, _ in group])
+    return dict(retrieved.bodies), retrieved.refused
 
 
 def _download(
@@ -167,11 +176,21 @@ def _download(
                 size=size,
                 limit=options.parse_limits.max_message_bytes,
             )
-    raws = _retrieve(pop, group, options, spool)
+    bodies, refused = _retrieve(pop, group, options, spool)
+    for number, size in group:
+        if number in refused:
+            # The server will not send it (Dovecot, for a message file it cannot read): it stays
+            # there, and the messages behind it are not held up.
+            counts.refused += 1
+            log.error(
+                "message_retrieve_refused", number=number, size=size, response=str(refused[number])
+            )
+    raws = tuple(bodies.values())
     counts.fetched += len(raws)
     counts.bytes += sum(size_of(raw) for raw in raws)
-    numbers = [number for number, _ in group]
-    return _InFlight(numbers, raws, preparer.submit(raws), started, _listed_size(group))
+    return _InFlight(
+        list(bodies), raws, preparer.submit(raws), started, _listed_size(group), len(refused)
+    )
 
 
 def _store_then_delete(
@@ -262,7 +281,7 @@ def _drain_one_session(
             _store_then_delete(pop, flight, sessions, mailbox, options, counts)
         finally:
             flight.release()
-        handled += len(flight.numbers)
+        handled += len(flight.numbers) + flight.refused
 
     bound = GROUPS_IN_FLIGHT * options.group_bytes
     try:
@@ -335,6 +354,7 @@ def poll_mailbox(
             quarantined=counts.quarantined,
             deleted=counts.deleted,
             deferred=counts.deferred,
+            refused=counts.refused,
             bytes=counts.bytes,
             left_on_server=result.left_on_server,
             more_waiting=result.more_waiting,

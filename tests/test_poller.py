@@ -19,7 +19,7 @@ from structlog.testing import capture_logs
 from helpdesk_ingest import poller, storing
 from helpdesk_ingest.parsing import ParseLimits
 from helpdesk_ingest.poller import PollOptions, poll_mailbox
-from helpdesk_ingest.pop3 import Pop3ConnectionError, Pop3ServerError
+from helpdesk_ingest.pop3 import Pop3ConnectionError, Pop3ServerError, Retrieved
 from helpdesk_ingest.store.models import Article, QuarantinedMessage, RawMessage
 from tests.support.logs import fresh_module_logger
 
@@ -47,6 +47,8 @@ class FakeMailbox:
         self.sessions_opened = 0
         self.refuse_dele: set[bytes] = set()
         self.drop_on_retr: set[int] = set()
+        # Messages (by content) whose RETR the server answers with -ERR.
+        self.refuse_retr: set[bytes] = set()
 
     def open(self) -> FakeSession:
         self.sessions_opened += 1
@@ -82,10 +84,18 @@ class FakeSession:
             self.box.journal.append(f"DROP {number}")
             raise Pop3ConnectionError("connection closed by the server")
         self.box.journal.append(f"RETR {number}")
+        if self.snapshot[number - 1] in self.box.refuse_retr:
+            raise Pop3ServerError(f"-ERR Message {number} expunged.")
         return self.snapshot[number - 1]
 
-    def retr_many(self, numbers: list[int]) -> tuple[bytes, ...]:
-        return tuple(self.retr(number) for number in numbers)
+    def retr_many(self, numbers: list[int]) -> Retrieved:
+        retrieved = Retrieved({}, {})
+        for number in numbers:
+            try:
+                retrieved.bodies[number] = self.retr(number)
+            except Pop3ServerError as exc:
+                retrieved.refused[number] = exc
+        return retrieved
 
     def retr_into(self, number: int, write: Callable[[bytes], object]) -> int:
         raw = self.retr(number)
@@ -292,6 +302,26 @@ def test_spooled_messages_are_stored_whole_and_their_files_removed(
         contents = session.scalars(select(RawMessage.content).order_by(RawMessage.id)).all()
     assert contents == [mail(1), big_mail(2), mail(3)]
     assert list(spool_dir.iterdir()) == []
+
+
+def test_messages_the_server_refuses_to_send_stay_there_and_hold_up_no_other(
+    sqlite_sessions: sessionmaker[Session], journal: list[str], tmp_path: Path
+) -> None:
+    box = FakeMailbox([mail(1), mail(2), big_mail(3), mail(4)], journal)
+    box.refuse_retr = {mail(2), big_mail(3)}
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    spooling = options(spool_over_bytes=1024, spool_dir=spool_dir)
+
+    result = poll_mailbox("support", box.open, sqlite_sessions, spooling)
+
+    assert result.outcome == "ok"
+    assert (result.counts.ingested, result.counts.refused) == (2, 2)
+    assert result.left_on_server == 2
+    assert box.messages == [mail(2), big_mail(3)]
+    assert list(spool_dir.iterdir()) == []
+    # One session: the refused were looked at, not waiting for another.
+    assert box.sessions_opened == 1
 
 
 def test_a_spooled_message_the_database_refused_stays_on_the_server_and_leaves_no_file(

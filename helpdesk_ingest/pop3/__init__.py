@@ -19,7 +19,7 @@ from helpdesk_ingest.pop3.errors import (
     Pop3SysTempError,
     Pop3TlsError,
 )
-from helpdesk_ingest.pop3.session import Authenticator, Endpoint, Pop3Session
+from helpdesk_ingest.pop3.session import Authenticator, Endpoint, Pop3Session, Retrieved
 
 __all__ = [
     "Authenticator",
@@ -37,6 +37,7 @@ __all__ = [
     "Pop3SysPermError",
     "Pop3SysTempError",
     "Pop3TlsError",
+    "Retrieved",
     "TokenAuthenticator",
     "UserPassAuthenticator",
     "choose_mechanism",

@@ -78,6 +78,16 @@ def _open_socket(endpoint: Endpoint) -> socket.socket:
         ) from exc
 
 
+@dataclass(frozen=True)
+class Retrieved:
+    """What RETR of several messages brought: each body by message number, in the order asked
+    for, and each refusal (Dovecot answers "-ERR Message 2 expunged." for a message file it
+    cannot read)."""
+
+    bodies: dict[int, bytes]
+    refused: dict[int, Pop3ServerError]
+
+
 class Pop3Session:
     """A connected session; use ``Pop3Session.connect`` and the context manager."""
 
@@ -327,28 +337,27 @@ class Pop3Session:
         """Whether the server takes several commands before answering the first (RFC 2449)."""
         return "PIPELINING" in self.capabilities
 
-    def retr_many(self, numbers: Sequence[int]) -> tuple[bytes, ...]:
+    def retr_many(self, numbers: Sequence[int]) -> Retrieved:
         """RETR each message, in order; pipelined when the server offers PIPELINING.
 
         The commands go out in one write and the answers are read back in order, so a group of
-        small messages costs one round trip instead of one each. A refused RETR is raised only
-        after every answer has been read: the stream stays in step and the session usable.
+        small messages costs one round trip instead of one each. A refused RETR is reported
+        with the others' bodies: every answer is read, so the stream stays in step and the
+        session usable.
         """
-        if not self.pipelining:
-            return tuple(self.retr(number) for number in numbers)
-        self._send_many([f"RETR {self._checked(number)}" for number in numbers], "RETR")
-        bodies = []
-        refused: Pop3ServerError | None = None
-        for _ in numbers:
+        retrieved = Retrieved({}, {})
+        if self.pipelining:
+            self._send_many([f"RETR {self._checked(number)}" for number in numbers], "RETR")
+        for number in numbers:
             try:
-                self._status("RETR")
+                if self.pipelining:
+                    self._status("RETR")
+                    retrieved.bodies[number] = self._body()
+                else:
+                    retrieved.bodies[number] = self.retr(number)
             except Pop3ServerError as exc:
-                refused = refused or exc
-                continue
-            bodies.append(self._body())
-        if refused is not None:
-            raise refused
-        return tuple(bodies)
+                retrieved.refused[number] = exc
+        return retrieved
 
     def dele_many(self, numbers: Sequence[int]) -> dict[int, Pop3ServerError]:
         """DELE each message, pipelined when offered; returns the refusals by message number."""

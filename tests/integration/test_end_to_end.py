@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import poplib
 import signal
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -148,6 +150,51 @@ def test_poll_drains_dovecot_into_tickets(
     (finished,) = [event for event in events if event["event"] == "poll_finished"]
     assert finished["deleted"] == 4
     assert finished["left_on_server"] == 0
+
+
+def test_a_message_dovecot_will_not_send_holds_up_none_behind_it(
+    tmp_path: Path,
+    database_url: str,
+    dovecot: DovecotServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    account = dovecot.new_mailbox()
+    for number in range(1, 5):
+        dovecot.deliver(account, customer_mail(number))
+    # Indexed by a first login (sizes and all), then a message file Dovecot cannot read: it
+    # still lists the message, and answers its RETR with "-ERR Message 2 expunged.", at every
+    # pass. The pass failed there each time, and nothing behind it was ever stored.
+    client = poplib.POP3_SSL(
+        dovecot.host,
+        dovecot.pop3s_port,
+        context=ssl.create_default_context(cafile=str(dovecot.ca_file)),
+    )
+    client.user(account.username)
+    client.pass_(account.password)
+    assert client.stat()[0] == 4
+    client.quit()
+    sorted((account.maildir / "cur").iterdir())[1].chmod(0)
+    config = write_config(tmp_path, database_url, dovecot, account)
+
+    assert main(["--config", str(config), "poll"]) == 0
+
+    assert dovecot.count(account) == 1
+    assert counts(database_url)["Article"] == 3
+    events = log_events(capsys.readouterr().out)
+    (refused,) = [event for event in events if event["event"] == "message_retrieve_refused"]
+    assert refused["number"] == 2
+    assert refused["level"] == "error"
+    assert refused["response"].endswith("refused RETR: Message 2 expunged.")
+    (finished,) = [event for event in events if event["event"] == "poll_finished"]
+    assert (finished["outcome"], finished["refused"], finished["left_on_server"]) == ("ok", 1, 1)
+
+    # Once the file can be read again, the next pass takes it.
+    for sub in ("new", "cur"):
+        for path in (account.maildir / sub).iterdir():
+            path.chmod(0o600)
+    assert main(["--config", str(config), "poll"]) == 0
+    assert dovecot.count(account) == 0
+    assert counts(database_url)["Article"] == 4
 
 
 @pytest.mark.parametrize("kill_point", ["before-quit", "after-commit:2"])

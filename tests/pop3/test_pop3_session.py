@@ -392,7 +392,9 @@ def test_pipelined_retrieval_returns_every_message_in_order(
 
     with logged_in(server) as session:
         assert session.pipelining
-        assert session.retr_many(range(1, 21)) == tuple(messages)
+        retrieved = session.retr_many(range(1, 21))
+        assert retrieved.bodies == dict(enumerate(messages, start=1))
+        assert retrieved.refused == {}
         assert session.dele_many(range(1, 21)) == {}
         session.quit()
 
@@ -405,8 +407,10 @@ def test_a_refused_retrieval_in_a_pipeline_leaves_the_session_in_step(
     server = start_server([mail(1), mail(2)])
 
     with logged_in(server) as session:
-        with pytest.raises(Pop3ServerError):
-            session.retr_many([1, 99, 2])
+        retrieved = session.retr_many([1, 99, 2])
+        assert retrieved.bodies == {1: mail(1), 2: mail(2)}
+        assert list(retrieved.refused) == [99]
+        assert isinstance(retrieved.refused[99], Pop3ServerError)
         # Every answer was read: the next command gets its own answer, not a stale one.
         assert session.retr(2) == mail(2)
         assert session.stat() == (2, len(mail(1)) + len(mail(2)))
@@ -434,7 +438,9 @@ def test_without_pipelining_commands_go_one_at_a_time(
 
     with logged_in(server) as session:
         assert not session.pipelining
-        assert session.retr_many([1, 2]) == (mail(1), mail(2))
+        assert session.retr_many([1, 2]).bodies == {1: mail(1), 2: mail(2)}
+        retrieved = session.retr_many([1, 99, 2])
+        assert (retrieved.bodies, list(retrieved.refused)) == ({1: mail(1), 2: mail(2)}, [99])
         assert session.dele_many([1, 2]) == {}
         session.quit()
 
