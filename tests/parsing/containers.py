@@ -33,6 +33,23 @@ def tnef_container(files: dict[str, bytes]) -> bytes:
     return out
 
 
+_LEVEL_MESSAGE = 1
+_MAPI_PROPERTIES = (0x0006, 0x9003)
+
+
+def tnef_counting_past_its_data(count: int, *, multi_valued: bool = False) -> bytes:
+    """A winmail.dat whose MAPI properties say there are ``count`` of them and hold none, or hold
+    one short integer property said to have ``count`` values and none of them."""
+    if multi_valued:
+        # One property: type short (0x0002) with the multi-value flag (0x1000), name 0x0001.
+        properties = struct.pack("<IHHI", 1, 0x1002, 0x0001, count)
+    else:
+        properties = struct.pack("<I", count)
+    return struct.pack("<IH", _TNEF_SIGNATURE, 0x0001) + _tnef_object(
+        _LEVEL_MESSAGE, _MAPI_PROPERTIES, properties
+    )
+
+
 def _base64(data: bytes) -> str:
     return base64.encodebytes(data).decode("ascii")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from helpdesk_ingest.message import ParsedMessage
@@ -51,6 +53,32 @@ def test_unreadable_winmail_dat_is_kept_and_marked() -> None:
     assert [a.filename for a in message.attachments] == ["winmail.dat"]
     assert message.attachments[0].content == b"not a TNEF container at all"
     assert "tnef-unreadable" in message.defects
+
+
+@pytest.mark.parametrize("multi_valued", [False, True], ids=["properties", "values"])
+def test_a_winmail_dat_counting_far_past_its_data_is_kept_and_marked_at_once(
+    multi_valued: bool, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # tnefparse loops as often as the count says: four billion properties in a 9 KB container
+    # ran for hours and logged a warning at each turn, to the worker's stderr; four billion
+    # values made an object each until memory ran out. 300,000 here, a few seconds unbounded.
+    winmail = containers.tnef_counting_past_its_data(300_000, multi_valued=multi_valued)
+
+    def outer(frame: object, event: str, arg: object) -> None:
+        pass
+
+    sys.setprofile(outer)
+    try:
+        message = parsed(containers.with_winmail(winmail))
+        # The bound is lifted after the container: the profile hook in force before is back.
+        assert sys.getprofile() is outer
+    finally:
+        sys.setprofile(None)
+
+    assert [a.filename for a in message.attachments] == ["winmail.dat"]
+    assert message.attachments[0].content == winmail
+    assert "tnef-unreadable" in message.defects
+    assert capfd.readouterr().err == ""
 
 
 def test_uuencoded_file_in_a_text_body_becomes_an_attachment() -> None:
