@@ -238,6 +238,15 @@ class Settings(BaseSettings):
         description="MIME parts looked at per message.",
     )
     max_mime_depth: int = Field(default=20, ge=1, description="MIME nesting followed per message.")
+    max_parse_memory_mb: int = Field(
+        default=1024,
+        ge=256,
+        description=(
+            "Address space (MiB) of each parse worker; a message whose preparation needs more is "
+            "quarantined (reason over-memory-limit) instead of taking the host's memory. A worker "
+            "preparing a 20 MB message spans about 200 MiB."
+        ),
+    )
     max_parse_cpu_s: float = Field(
         default=120.0,
         gt=0,
@@ -365,6 +374,7 @@ class Settings(BaseSettings):
             max_parts=self.max_mime_parts,
             max_depth=self.max_mime_depth,
             max_cpu_s=self.max_parse_cpu_s,
+            max_memory_mb=self.max_parse_memory_mb,
         )
 
     def mailbox(self, name: str) -> MailboxSettings:

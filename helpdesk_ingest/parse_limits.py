@@ -15,13 +15,14 @@ MAX_TREE_PARTS = 10_000
 @dataclass(frozen=True, slots=True)
 class ParseLimits:
     """How much one message may ask of the parser: size, header bytes, MIME parts, MIME depth,
-    CPU time.
+    CPU time, memory.
 
     Over ``max_message_bytes`` (or ``max_header_bytes``) the parser reads only the headers and
     says so in the body; over ``max_parts`` or ``max_depth`` it keeps what it read and records
     a defect. Over ``max_cpu_s`` a parse worker gives the message up, and it is quarantined
-    (``worker_process.prepare_within_limit``; preparing in the daemon's own process has no such
-    bound).
+    (``worker_process.prepare_within_limit``), as when preparing it needs a parse worker's
+    address space past ``max_memory_mb`` (MiB; set at the worker's start). Preparing in the
+    daemon's own process has neither bound.
     """
 
     max_message_bytes: int = 25 * 1024 * 1024
@@ -29,3 +30,4 @@ class ParseLimits:
     max_parts: int = 500
     max_depth: int = 20
     max_cpu_s: float = 120.0
+    max_memory_mb: int = 1024

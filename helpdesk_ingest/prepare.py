@@ -51,8 +51,9 @@ def prepare(content: Content, settings: PrepareSettings) -> PreparedMessage:
         raw = header_section(first, settings.limits.max_header_bytes)
     try:
         classification = classify(raw, parsed, settings.own_mail)
-    except SpoolError:
-        # Its file could not be read: no verdict on the message, which stays on the server.
+    except (SpoolError, MemoryError):
+        # Its file could not be read: no verdict on the message, which stays on the server. Out
+        # of memory: the worker's bound says why (worker_process.prepare_within_limit).
         raise
     except Exception as exc:
         # The classifier is a reading of the message like the parser: its failure is the

@@ -9,6 +9,7 @@ start). Nothing here logs; the daemon logs what becomes of the workers.
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import threading
 import time
@@ -26,11 +27,13 @@ ORPHAN_CHECK_S = 0.5
 PrepareTask = Callable[[Content, PrepareSettings], PreparedMessage]
 
 
-def worker_started(daemon_pid: int) -> None:
-    """The workers' initializer."""
+def worker_started(daemon_pid: int, memory_mb: int | None = None) -> None:
+    """The workers' initializer; ``memory_mb`` bounds the worker's address space."""
     # Ctrl-C reaches every process of the terminal's group; the daemon alone decides what it
     # means, and stops its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if memory_mb is not None:
+        _limit_address_space(memory_mb * 1024 * 1024)
     return_large_buffers_to_the_system()
     threading.Thread(
         target=_exit_when_orphaned, args=(daemon_pid,), name="orphan-watch", daemon=True
@@ -39,6 +42,19 @@ def worker_started(daemon_pid: int) -> None:
     import helpdesk_ingest.prepare  # noqa: F401
 
     freeze_loaded_objects()
+
+
+def _limit_address_space(limit: int) -> None:
+    # Past it an allocation fails: Python raises MemoryError, which gives up the message being
+    # prepared (prepare_within_limit), where without a bound a message that makes the parser
+    # build without end (found so far: a part per lone CR of a report, an object per counted
+    # value of a damaged winmail.dat) would take the host's memory, and the OOM killer might
+    # choose the database. A C extension that aborts on a failed allocation kills only its
+    # worker, which is replaced.
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
 def prepare_message(raw: Content, settings: PrepareSettings) -> PreparedMessage:
@@ -61,16 +77,24 @@ def prepare_within_limit(
 ) -> PreparedMessage:
     """``task`` for one message, given up once it has used ``max_cpu_s`` of CPU: a message that
     would hold its worker for hours (input on which some parsing takes time in the square of its
-    length) goes to quarantine instead of holding up the mailbox's pass."""
-    limit = settings.limits.max_cpu_s
+    length) goes to quarantine instead of holding up the mailbox's pass. So does one whose
+    preparation runs out of the worker's memory (``max_memory_mb``)."""
+    limits = settings.limits
     try:
-        with cpu_limit(limit):
+        with cpu_limit(limits.max_cpu_s):
             return task(raw, settings)
     except CpuLimitExceeded:
         return prepare_failed(
             raw,
             "over-cpu-limit",
-            f"preparing it used more than {limit:g} s of CPU (max_parse_cpu_s)",
+            f"preparing it used more than {limits.max_cpu_s:g} s of CPU (max_parse_cpu_s)",
+        )
+    except MemoryError:
+        return prepare_failed(
+            raw,
+            "over-memory-limit",
+            "preparing it needed more memory than a parse worker may have "
+            f"({limits.max_memory_mb} MiB, max_parse_memory_mb)",
         )
 
 

@@ -173,7 +173,7 @@ class WorkerPool:
                     self.workers,
                     mp_context=multiprocessing.get_context(_START_METHOD),
                     initializer=worker_started,
-                    initargs=(os.getpid(),),
+                    initargs=(os.getpid(), self.settings.limits.max_memory_mb),
                 )
                 log.debug("workers_started", workers=self.workers)
             return self._executor

@@ -132,6 +132,10 @@ def test_secret_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             "fallback_charset: 'utf-16' does not write ASCII as ASCII",
         ),
         (("poll_interval_s = 60", "max_parse_cpu_s = 0"), "max_parse_cpu_s: Input should be"),
+        (
+            ("poll_interval_s = 60", "max_parse_memory_mb = 100"),
+            "max_parse_memory_mb: Input should be",
+        ),
     ],
 )
 def test_invalid_config_names_setting(
@@ -163,6 +167,9 @@ def test_max_parse_cpu_s_is_the_parse_limits_cpu_bound(
     assert load_settings(write(tmp_path, MINIMAL)).parse_limits.max_cpu_s == 120.0
     monkeypatch.setenv("HELPDESK_INGEST_MAX_PARSE_CPU_S", "7.5")
     assert load_settings(write(tmp_path, MINIMAL)).parse_limits.max_cpu_s == 7.5
+    assert load_settings(write(tmp_path, MINIMAL)).parse_limits.max_memory_mb == 1024
+    monkeypatch.setenv("HELPDESK_INGEST_MAX_PARSE_MEMORY_MB", "512")
+    assert load_settings(write(tmp_path, MINIMAL)).parse_limits.max_memory_mb == 512
 
 
 def test_ticket_tag_pattern_needs_number_group(tmp_path: Path) -> None:

@@ -152,8 +152,9 @@ def _parse_pieces(
 def _guarded(parse: Callable[[], ParsedMessage | ParseFailure]) -> ParsedMessage | ParseFailure:
     try:
         return parse()
-    except SpoolError:
+    except (SpoolError, MemoryError):
         # The file of a message read in pieces failed, not the message: nothing to quarantine.
+        # Out of memory, the worker's bound says why (worker_process.prepare_within_limit).
         raise
     except Exception as exc:
         return ParseFailure("parser-error", f"{type(exc).__name__}: {exc}"[:500])

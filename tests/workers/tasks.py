@@ -12,6 +12,7 @@ from helpdesk_ingest.prepared import PreparedMessage, PrepareSettings
 
 CRASH = b"Subject: kills its worker\r\n\r\nbody\r\n"
 SPIN = b"Subject: never done\r\n\r\nbody\r\n"
+BLOAT = b"Subject: needs a gigabyte\r\n\r\nbody\r\n"
 # Libraries the daemon loads and a worker has no use for.
 DAEMON_LIBRARIES = ("pydantic", "pydantic_core", "pydantic_settings", "structlog", "sqlalchemy")
 
@@ -30,6 +31,14 @@ def prepare_or_spin(raw: bytes, settings: PrepareSettings) -> PreparedMessage:
         end = time.process_time() + 20
         while time.process_time() < end:
             pass
+    return prepare(raw, settings)
+
+
+def prepare_or_bloat(raw: bytes, settings: PrepareSettings) -> PreparedMessage:
+    """Like the real task, except that one message takes a gigabyte of memory to prepare."""
+    if raw == BLOAT:
+        held = bytearray(1024 * 1024 * 1024)
+        held[-1] = 1
     return prepare(raw, settings)
 
 

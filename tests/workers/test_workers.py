@@ -36,10 +36,12 @@ from helpdesk_ingest.workers import (
 )
 from tests.support.logs import fresh_module_logger
 from tests.workers.tasks import (
+    BLOAT,
     CRASH,
     SPIN,
     daemon_libraries_loaded,
     frozen_objects,
+    prepare_or_bloat,
     prepare_or_die,
     prepare_or_spin,
 )
@@ -133,6 +135,23 @@ def test_a_message_past_its_cpu_limit_is_quarantined_and_the_rest_prepared() -> 
         alone = pool.prepare_alone(SPIN).parsed
         assert isinstance(alone, ParseFailure)
         assert alone.reason == "over-cpu-limit"
+    finally:
+        pool.close()
+
+
+def test_a_message_past_the_workers_memory_is_quarantined_and_the_rest_prepared() -> None:
+    settings = dataclasses.replace(SETTINGS, limits=ParseLimits(max_memory_mb=400))
+    pool = WorkerPool(settings, 1, task=prepare_or_bloat)
+    try:
+        prepared = pool.submit([message(1), BLOAT, message(3)]).results()
+
+        assert subjects(list(prepared)) == ["case 1", "FAILED", "case 3"]
+        failure = prepared[1].parsed
+        assert isinstance(failure, ParseFailure)
+        assert failure.reason == "over-memory-limit"
+        assert "400 MiB, max_parse_memory_mb" in failure.detail
+        # The same worker goes on: no death, no rebuilt pool.
+        assert subjects(list(pool.submit([message(4)]).results())) == ["case 4"]
     finally:
         pool.close()
 
