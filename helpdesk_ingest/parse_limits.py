@@ -22,7 +22,7 @@ class ParseLimits:
     a defect. Over ``max_cpu_s`` a parse worker gives the message up, and it is quarantined
     (``worker_process.prepare_within_limit``), as when preparing it needs a parse worker's
     address space past ``max_memory_mb`` (MiB; set at the worker's start). Preparing in the
-    daemon's own process has neither bound.
+    daemon's own process has the CPU bound in its main thread only, and no memory bound.
     """
 
     max_message_bytes: int = 25 * 1024 * 1024

@@ -98,7 +98,9 @@ class InlinePreparer:
         pass
 
     def submit(self, raws: Sequence[Content]) -> Preparation:
-        return _Done([prepare_message(raw, self.settings) for raw in raws])
+        # Within the CPU limit where the pass runs in the main thread (`poll`); a MemoryError
+        # gives up the message as in a worker, not the pass.
+        return _Done(prepare_batch(prepare_message, raws, self.settings))
 
     def close(self) -> None:
         pass

@@ -17,6 +17,7 @@ import pytest
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
+from helpdesk_ingest import prepare as prepare_module
 from helpdesk_ingest import workers
 from helpdesk_ingest.config import MailboxSettings, Settings
 from helpdesk_ingest.hygiene.settings import HygieneSettings
@@ -154,6 +155,26 @@ def test_a_message_past_the_workers_memory_is_quarantined_and_the_rest_prepared(
         assert subjects(list(pool.submit([message(4)]).results())) == ["case 4"]
     finally:
         pool.close()
+
+
+def test_preparing_inline_a_message_out_of_memory_is_given_up_not_the_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = prepare_module.prepare
+
+    def out_of_memory_on_one(raw: bytes, settings: PrepareSettings) -> object:
+        if raw == BLOAT:
+            raise MemoryError
+        return real(raw, settings)
+
+    monkeypatch.setattr(prepare_module, "prepare", out_of_memory_on_one)
+
+    prepared = InlinePreparer(SETTINGS).submit([message(1), BLOAT, message(3)]).results()
+
+    assert subjects(list(prepared)) == ["case 1", "FAILED", "case 3"]
+    failure = prepared[1].parsed
+    assert isinstance(failure, ParseFailure)
+    assert failure.reason == "over-memory-limit"
 
 
 def test_zero_workers_prepares_inline() -> None:
