@@ -18,6 +18,7 @@ from helpdesk_ingest.parsing.body import BodyPiece, body_html, body_text
 from helpdesk_ingest.parsing.defects import defect_names
 from helpdesk_ingest.parsing.feed import parse_in_pieces, parse_pieces
 from helpdesk_ingest.parsing.headers import (
+    Undeclared,
     addresses,
     all_headers,
     header_text,
@@ -189,7 +190,13 @@ def _parse(
     if oversize is not None:
         message = BytesParser(policy=PARSE_ONCE).parsebytes(repaired, headersonly=True)
         collected = Collected(pieces=[BodyPiece(plain=oversize.note)], defects=[oversize.defect])
-        return _parsed_message(message, collected, defects, lambda: _sha256_hex(identity))
+        return _parsed_message(
+            message,
+            collected,
+            defects,
+            lambda: _sha256_hex(identity),
+            Undeclared(declared, fallback),
+        )
     return _parse_tree(
         lambda policy: parse_in_pieces(repaired, policy),
         repaired,
@@ -231,7 +238,7 @@ def _parse_tree(
             "its raw bytes are kept; ask an operator."
         )
         collected = Collected(pieces=[BodyPiece(plain=note)], defects=["too-many-parts:parser"])
-    return _parsed_message(message, collected, defects, identity)
+    return _parsed_message(message, collected, defects, identity, Undeclared(charsets, fallback))
 
 
 def _parsed_message(
@@ -239,12 +246,15 @@ def _parsed_message(
     collected: Collected,
     defects: list[str],
     identity: Callable[[], str],
+    undeclared: Undeclared,
 ) -> ParsedMessage | ParseFailure:
-    """``identity``: the SHA-256 of the bytes a synthetic Message-ID is derived from."""
+    """``identity``: the SHA-256 of the bytes a synthetic Message-ID is derived from;
+    ``undeclared`` reads an encoded word whose label names no charset, as the body's text without
+    one is read."""
     if not isinstance(message, EmailMessage) or not message.keys():
         return ParseFailure("unparseable", "no header section: this is not an e-mail message")
     defects += defect_names(message.defects)
-    message_id_values = message_ids(header_text(message, "Message-ID"))
+    message_id_values = message_ids(header_text(message, "Message-ID", undeclared))
     synthetic = not message_id_values
     message_id = (
         # Derived from the bytes as downloaded, so a re-download maps to the same id.
@@ -252,12 +262,12 @@ def _parsed_message(
     )
     if synthetic:
         defects.append("missing-message-id")
-    senders = addresses(message, "From")
+    senders = addresses(message, "From", undeclared)
     if not senders:
         defects.append("missing-from")
     elif len(senders) > 1:
         defects.append("several-from")
-    date, date_defects = parse_date(header_text(message, "Date"))
+    date, date_defects = parse_date(header_text(message, "Date", undeclared))
     defects.extend(date_defects)
     defects.extend(collected.defects)
     text = body_text(collected.pieces)
@@ -265,13 +275,13 @@ def _parsed_message(
     return ParsedMessage(
         message_id=message_id,
         message_id_synthetic=synthetic,
-        subject=header_text(message, "Subject") or "",
+        subject=header_text(message, "Subject", undeclared) or "",
         from_address=_sender(senders),
-        to=addresses(message, "To"),
-        cc=addresses(message, "Cc"),
-        reply_to=addresses(message, "Reply-To"),
-        in_reply_to=message_ids(header_text(message, "In-Reply-To")),
-        references=message_ids(header_text(message, "References")),
+        to=addresses(message, "To", undeclared),
+        cc=addresses(message, "Cc", undeclared),
+        reply_to=addresses(message, "Reply-To", undeclared),
+        in_reply_to=message_ids(header_text(message, "In-Reply-To", undeclared)),
+        references=message_ids(header_text(message, "References", undeclared)),
         date=date,
         body_text=text,
         reply_text=reply.reply,
@@ -280,5 +290,5 @@ def _parsed_message(
         body_html=body_html(collected.pieces),
         attachments=tuple(collected.attachments),
         defects=tuple(dict.fromkeys(defects)),
-        headers=all_headers(message),
+        headers=all_headers(message, undeclared),
     )

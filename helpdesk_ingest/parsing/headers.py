@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import functools
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.header import decode_header
 from email.message import EmailMessage
 
+from helpdesk_ingest.charsets import DEFAULT_FALLBACK_CHARSET
 from helpdesk_ingest.message import Address
 from helpdesk_ingest.parsing.text import decode_bytes, repair_surrogates
 
@@ -25,16 +29,33 @@ def raw_values(message: EmailMessage, name: str) -> list[str]:
     return [str(value) for key, value in message.raw_items() if key.lower() == wanted]
 
 
-def _decode_chunk(chunk: bytes | str, charset: str | None) -> str:
+@dataclass(frozen=True)
+class Undeclared:
+    """How the message's text without a usable charset label is read (``decode_bytes``): an
+    encoded word labelled ``unknown-8bit``, or with a name no codec has, is read the same way."""
+
+    # The charsets the message declares elsewhere (rawheaders.declared_charsets).
+    declared: Callable[[], Sequence[str]] = tuple
+    # The setting fallback_charset.
+    fallback: str = DEFAULT_FALLBACK_CHARSET
+
+
+# For values read outside a message: nothing declared, the default fallback.
+NOTHING_DECLARED = Undeclared()
+
+
+def _decode_chunk(chunk: bytes | str, charset: str | None, undeclared: Undeclared) -> str:
     if isinstance(chunk, str):
         return chunk
     if charset is None:
         # decode_header hands back unencoded text as raw-unicode-escape bytes.
         return chunk.decode("raw-unicode-escape", errors="replace")
-    return decode_bytes(chunk, charset)[0]
+    return decode_bytes(chunk, charset, undeclared.declared, fallback=undeclared.fallback)[0]
 
 
-def decode_words(value: str, *, squash: bool = True) -> str:
+def decode_words(
+    value: str, *, squash: bool = True, undeclared: Undeclared = NOTHING_DECLARED
+) -> str:
     """RFC 2047 encoded words decoded, folding undone; best effort on broken encodings.
 
     With ``squash`` every run of white space becomes one space, as fits a subject or a name.
@@ -42,7 +63,7 @@ def decode_words(value: str, *, squash: bool = True) -> str:
     # Unfold first: decode_header drops the space that starts a continuation line.
     text = _FOLD.sub("", repair_surrogates(value))
     if "=?" in text:
-        text = "".join(_decoded(run) for run in _runs(text))
+        text = "".join(_decoded(run, undeclared) for run in _runs(text))
     return _WHITESPACE.sub(" ", text).strip() if squash else text.strip()
 
 
@@ -67,29 +88,37 @@ def _runs(text: str) -> list[str]:
     return runs
 
 
-def _decoded(text: str) -> str:
+def _decoded(text: str, undeclared: Undeclared) -> str:
     # On a broken encoded word the undecoded text is the best remaining answer.
     with contextlib.suppress(Exception):
-        return "".join(_decode_chunk(chunk, charset) for chunk, charset in decode_header(text))
+        return "".join(
+            _decode_chunk(chunk, charset, undeclared) for chunk, charset in decode_header(text)
+        )
     return text
 
 
-def header_text(message: EmailMessage, name: str) -> str | None:
+def header_text(
+    message: EmailMessage, name: str, undeclared: Undeclared = NOTHING_DECLARED
+) -> str | None:
     """The first ``name`` header decoded to one line, or None when absent."""
     values = raw_values(message, name)
-    return decode_words(values[0]) if values else None
+    return decode_words(values[0], undeclared=undeclared) if values else None
 
 
-def all_headers(message: EmailMessage) -> tuple[tuple[str, str], ...]:
-    return tuple((key, decode_words(str(value))) for key, value in message.raw_items())
+def all_headers(
+    message: EmailMessage, undeclared: Undeclared = NOTHING_DECLARED
+) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (key, decode_words(str(value), undeclared=undeclared)) for key, value in message.raw_items()
+    )
 
 
-def _address(display: str, mail: str) -> Address | None:
+def _address(display: str, mail: str, undeclared: Undeclared) -> Address | None:
     mail = repair_surrogates(mail).strip()
     if "=?" in mail:
         # An encoded word where only a display name may have one; the sender meant the text.
-        mail = decode_words(mail)
-    name = decode_words(display)
+        mail = decode_words(mail, undeclared=undeclared)
+    name = decode_words(display, undeclared=undeclared)
     head, _, last = mail.rpartition(" ")
     if head and "@" in last:
         # "Name user@host" without angle brackets.
@@ -101,35 +130,40 @@ def _address(display: str, mail: str) -> Address | None:
     return Address(name=name, email=mail)
 
 
-def _quote_encoded_specials(match: re.Match[str]) -> str:
-    decoded = decode_words(match[0])
+def _quote_encoded_specials(match: re.Match[str], undeclared: Undeclared) -> str:
+    decoded = decode_words(match[0], undeclared=undeclared)
     if not _ADDRESS_SPECIALS.search(decoded):
         return match[0]
     escaped = decoded.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
 
 
-def _protect_encoded_words(value: str) -> str:
+def _protect_encoded_words(value: str, undeclared: Undeclared) -> str:
     """Encoded words whose text holds a comma or another special, as one quoted string.
 
     ``=?iso-8859-1?Q?B=FCrling,=20Andreas?= <a@example.com>`` is one mailbox; split as written it
     would be two, because address parsers see the comma before anything is decoded.
     """
-    return _ENCODED_WORDS.sub(_quote_encoded_specials, value) if "=?" in value else value
+    if "=?" not in value:
+        return value
+    quote = functools.partial(_quote_encoded_specials, undeclared=undeclared)
+    return _ENCODED_WORDS.sub(quote, value)
 
 
-def addresses(message: EmailMessage, name: str) -> tuple[Address, ...]:
+def addresses(
+    message: EmailMessage, name: str, undeclared: Undeclared = NOTHING_DECLARED
+) -> tuple[Address, ...]:
     """Every address in all ``name`` headers; group syntax and junk are tolerated.
 
     A mailbox without a domain (``MAILER-DAEMON``) is kept: it still names the sender.
     """
     try:
         # Split first, decode second: a decoded display name may carry commas and quotes.
-        values = [_protect_encoded_words(value) for value in raw_values(message, name)]
+        values = [_protect_encoded_words(value, undeclared) for value in raw_values(message, name)]
         pairs = email.utils.getaddresses(values)
     except (RecursionError, ValueError, IndexError):
         return ()
-    found = (_address(display, mail) for display, mail in pairs)
+    found = (_address(display, mail, undeclared) for display, mail in pairs)
     return tuple(address for address in found if address is not None)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from email.message import Message
 
-from helpdesk_ingest.parsing.headers import decode_words
+from helpdesk_ingest.parsing.headers import NOTHING_DECLARED, Undeclared, decode_words
 from helpdesk_ingest.parsing.text import repair_surrogates
 
 _NAMING_HEADERS = ("content-disposition", "content-type")
@@ -16,7 +16,8 @@ def _has_raw_8bit(value: str) -> bool:
 
 
 def _lenient_filename(part: Message, charsets: Sequence[str]) -> str | None:
-    """The file name from headers that carry raw 8-bit bytes, decoded in ``charsets``."""
+    """The file name from headers that carry raw 8-bit bytes, decoded in ``charsets``; encoded
+    words are left in it."""
     reparsed = Message()
     for key, value in part.raw_items():
         if key.lower() in _NAMING_HEADERS:
@@ -25,11 +26,16 @@ def _lenient_filename(part: Message, charsets: Sequence[str]) -> str | None:
     return str(name) if name else None
 
 
-def filename(part: Message, charsets: Callable[[], Sequence[str]] = tuple) -> str | None:
+def filename(
+    part: Message,
+    charsets: Callable[[], Sequence[str]] = tuple,
+    undeclared: Undeclared = NOTHING_DECLARED,
+) -> str | None:
     """The decoded file name a part was sent with, or None.
 
-    ``charsets`` gives the charsets the message declares; it is asked only for a name sent as
-    raw 8-bit bytes, as finding them means reading the whole message.
+    ``charsets`` gives the charsets the message declares, then the fallback; it is asked only
+    for a name sent as raw 8-bit bytes, as finding them means reading the whole message.
+    ``undeclared`` reads an encoded word whose label names no charset.
     """
     raw = [str(value) for key, value in part.raw_items() if key.lower() in _NAMING_HEADERS]
     try:
@@ -37,13 +43,18 @@ def filename(part: Message, charsets: Callable[[], Sequence[str]] = tuple) -> st
             charset = part.get_content_charset()
             declared = charsets()
             name = _lenient_filename(part, [charset, *declared] if charset else declared)
+        elif any("=?" in value for value in raw):
+            # The header registry would decode an encoded word itself, into replacement
+            # characters when its label names no charset (``unknown-8bit``): kept as written,
+            # it is read below as the message's other text without a label.
+            name = _lenient_filename(part, ())
         else:
             found = part.get_filename()
             name = str(found) if found else None
     except Exception:
         return None
     # Keep the white space of a file name as sent; only undo header folding.
-    return decode_words(name, squash=False) if name else None
+    return decode_words(name, squash=False, undeclared=undeclared) if name else None
 
 
 def content_id(part: Message) -> str | None:

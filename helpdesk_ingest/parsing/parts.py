@@ -21,6 +21,7 @@ from helpdesk_ingest.parse_limits import ParseLimits
 from helpdesk_ingest.parsing.body import BodyPiece, alternative
 from helpdesk_ingest.parsing.defects import defect_names
 from helpdesk_ingest.parsing.filenames import safe_filename
+from helpdesk_ingest.parsing.headers import Undeclared
 from helpdesk_ingest.parsing.html import text_without_markup
 from helpdesk_ingest.parsing.nesting import MAX_TREE_WORK, tree_work
 from helpdesk_ingest.parsing.partheaders import content_id, filename
@@ -59,6 +60,10 @@ class Collected:
 
     def charsets_then_fallback(self) -> list[str]:
         return [*self.charsets(), self.fallback_charset]
+
+    @property
+    def undeclared(self) -> Undeclared:
+        return Undeclared(self.charsets, self.fallback_charset)
 
     @property
     def html(self) -> list[str]:
@@ -130,7 +135,9 @@ def _attachment(part: Message, found: Collected, *, inline: bool) -> Attachment:
     content = _container_bytes(part) if is_container else _payload_bytes(part)
     return Attachment(
         filename=safe_filename(
-            filename(part, found.charsets_then_fallback), content_type, len(found.attachments) + 1
+            filename(part, found.charsets_then_fallback, found.undeclared),
+            content_type,
+            len(found.attachments) + 1,
         ),
         content_type=content_type,
         content=content,

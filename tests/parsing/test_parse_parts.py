@@ -196,6 +196,58 @@ def test_raw_8bit_headers_are_read_in_the_configured_fallback() -> None:
     assert default.subject == "Счёт".encode("cp1251").decode("cp1252")
 
 
+def test_an_encoded_word_without_a_charset_is_read_in_the_configured_fallback() -> None:
+    # unknown-8bit: what some gateways label 8-bit header bytes with when they encode them.
+    raw = (
+        b"From: =?unknown-8bit?Q?=D1=E2=E5=F2=EB=E0=ED=E0?= <s@example.org>\r\n"
+        b"To: support@example.com\r\nSubject: =?unknown-8bit?Q?Ok,_=FF?=\r\n"
+        b'Content-Type: application/octet-stream; name="=?x-no-such?Q?=FF.pdf?="\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n"
+    )
+
+    result = parse_message(raw, fallback_charset="cp1251")
+
+    assert isinstance(result, ParsedMessage)
+    assert result.subject == "Ok, я"
+    assert ("Subject", "Ok, я") in result.headers
+    assert result.from_address is not None
+    assert result.from_address.name == "Светлана"
+    assert [attachment.filename for attachment in result.attachments] == ["я.pdf"]
+    # Without it, the lone byte as windows-1252.
+    default = parse_message(raw)
+    assert isinstance(default, ParsedMessage)
+    assert default.subject == "Ok, ÿ"
+
+
+def test_an_unquoted_encoded_word_file_name_is_decoded() -> None:
+    # Not RFC 2231, and unquoted; the header registry reads no file name in it at all.
+    raw = (
+        b"From: a@example.org\r\nSubject: x\r\nContent-Type: application/pdf;"
+        b" name==?utf-8?B?UmVjaG51bmcgTcOkcnoucGRm?=\r\n"
+        b"Content-Disposition: attachment; filename==?utf-8?B?UmVjaG51bmcgTcOkcnoucGRm?=\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n"
+    )
+
+    result = parse_message(raw)
+
+    assert isinstance(result, ParsedMessage)
+    assert [attachment.filename for attachment in result.attachments] == ["Rechnung März.pdf"]
+
+
+def test_an_encoded_word_without_a_charset_is_read_in_the_charset_the_message_declares() -> None:
+    raw = (
+        b"From: a@example.org\r\nSubject: =?x-unknown?Q?=E4=C1,_ok?=\r\n"
+        b"Content-Type: text/plain; charset=koi8-r\r\n\r\n"
+        + "\u041d\u0435 \u043f\u0440\u043e\u0448\u0451\u043b.\r\n".encode("koi8-r")
+    )
+
+    result = parse_message(raw)
+
+    assert isinstance(result, ParsedMessage)
+    # Two 8-bit bytes are too few to detect a charset from: detection read Thai ("ไม").
+    assert result.subject == "Да, ok"
+
+
 def test_an_unlabelled_body_is_read_in_the_charset_of_the_subject() -> None:
     raw = (
         b"From: klient@example.cz\r\nSubject: =?iso-8859-2?Q?D=ECkuji?=\r\n"
