@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from email.message import Message
 
 from helpdesk_ingest.parsing.headers import NOTHING_DECLARED, Undeclared, decode_words
+from helpdesk_ingest.parsing.lenient import LenientMessage
 from helpdesk_ingest.parsing.text import repair_surrogates
 
 _NAMING_HEADERS = ("content-disposition", "content-type")
@@ -18,7 +19,7 @@ def _has_raw_8bit(value: str) -> bool:
 def _lenient_filename(part: Message, charsets: Sequence[str]) -> str | None:
     """The file name from headers that carry raw 8-bit bytes, decoded in ``charsets``; encoded
     words are left in it."""
-    reparsed = Message()
+    reparsed = LenientMessage()
     for key, value in part.raw_items():
         if key.lower() in _NAMING_HEADERS:
             reparsed[key] = repair_surrogates(str(value), charsets)

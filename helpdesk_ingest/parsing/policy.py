@@ -18,6 +18,7 @@ from email.message import EmailMessage
 from email.policy import EmailPolicy
 from typing import TYPE_CHECKING, Any
 
+from helpdesk_ingest.parse_limits import PARAMETER_VALUE_LIMIT
 from helpdesk_ingest.parsing.lenient import LenientEmailMessage
 
 if TYPE_CHECKING:
@@ -40,9 +41,8 @@ PARSED_HEADERS_KEPT = 64
 STRUCTURED_VALUE_LIMIT = 16 * 1024
 # MIME parameter headers are where it does worst within that limit: at each ";" or '"' of a
 # Content-Disposition it goes over the defects of all the parameters before (16 KB of them took
-# 0.7 s, and a message of a few hundred parts with such values, minutes). Real ones stay far
-# shorter (under 400 characters in the shared corpus; a long RFC 2231 file name, 2 KB).
-PARAMETER_VALUE_LIMIT = 4 * 1024
+# 0.7 s, and a message of a few hundred parts with such values, minutes): over
+# PARAMETER_VALUE_LIMIT they are read as plain text too.
 _PARAMETER_HEADERS = frozenset({"content-type", "content-disposition"})
 
 
