@@ -20,6 +20,7 @@ from helpdesk_ingest.config import CONFIG_ENV_VAR, ConfigError, Settings, load_s
 from helpdesk_ingest.logs import configure_logging, redactor
 from helpdesk_ingest.stopping import stop_on_signals
 from helpdesk_ingest.store.schema import SchemaNotReady
+from helpdesk_ingest.terminal import for_terminal
 
 if TYPE_CHECKING:
     from helpdesk_ingest.runtime import Runtime
@@ -93,7 +94,8 @@ def _cmd_check(settings: Settings, args: argparse.Namespace) -> int:
 
     lines = run_check(settings)
     for line in lines:
-        print(line.render())
+        # A server's answer is quoted in it.
+        print(for_terminal(line.render()))
     return EXIT_OK if all(line.ok for line in lines) else EXIT_FAILED
 
 
@@ -118,7 +120,9 @@ def _cmd_parse(settings: Settings, args: argparse.Namespace) -> int:
             status = EXIT_FAILED
             continue
         report = {"file": str(path), **parse_report(parse_message(raw))}
-        print(json.dumps(report, ensure_ascii=False, indent=2 if args.pretty else None))
+        # JSON escapes the C0 controls itself; for_terminal the rest (C1, text direction).
+        text = json.dumps(report, ensure_ascii=False, indent=2 if args.pretty else None)
+        print(for_terminal(text))
     return status
 
 

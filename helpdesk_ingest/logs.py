@@ -14,6 +14,8 @@ from typing import Any, Literal, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from helpdesk_ingest.terminal import for_terminal
+
 _REDACTED = "***"
 
 
@@ -96,6 +98,7 @@ def configure_logging(
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info if not use_console else _identity,
+            _safe_for_terminal if use_console else _identity,
             renderer,
         ],
     )
@@ -118,3 +121,12 @@ def configure_logging(
 
 def _identity(logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
     return event_dict
+
+
+def _safe_for_terminal(logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
+    # The console renderer writes text as it is (JSON escapes it): a server's answer or an error
+    # quoting a message could otherwise act on the terminal it is read in.
+    return {
+        key: for_terminal(value) if isinstance(value, str) else value
+        for key, value in event_dict.items()
+    }

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from helpdesk_ingest.hygiene.settings import RateLimits
 from helpdesk_ingest.message import ParseFailure
+from helpdesk_ingest.parsing.text import repair_surrogates
 from helpdesk_ingest.poll_options import PollOptions
 from helpdesk_ingest.prepare import prepare
 from helpdesk_ingest.store.models import QuarantinedMessage
@@ -39,6 +40,7 @@ from helpdesk_ingest.store.quarantine_ops import (
 )
 from helpdesk_ingest.store.ratelimit import RATE_LIMIT_REASON
 from helpdesk_ingest.storing import store_prepared
+from helpdesk_ingest.terminal import for_terminal
 from helpdesk_ingest.worker_process import prepare_within_limit
 
 if TYPE_CHECKING:
@@ -132,12 +134,16 @@ def without_rate_limits(options: PollOptions) -> PollOptions:
 
 
 def headers_summary(raw: bytes) -> list[tuple[str, str]]:
-    """The headers an operator looks at first, as they appear in the raw message."""
+    """The headers an operator looks at first, as they appear in the raw message (encoded words
+    left encoded; raw 8-bit bytes read as UTF-8, else windows-1252)."""
     headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    # Raw, as read: compat32 hands out a header with 8-bit bytes as replacement characters.
+    items = [(key.lower(), str(value)) for key, value in headers.raw_items()]
     return [
-        (name, " ".join(str(value).split()))
+        (name, " ".join(repair_surrogates(value).split()))
         for name in SUMMARY_HEADERS
-        for value in headers.get_all(name, [])
+        for key, value in items
+        if key == name.lower()
     ]
 
 
@@ -166,7 +172,8 @@ def render_detail(row: QuarantinedMessage) -> list[str]:
         "headers:",
     ]
     lines.extend(f"  {name}: {value}" for name, value in headers_summary(row.content))
-    return lines
+    # The sender's text, and the parser's error about it, must not act on the terminal.
+    return [for_terminal(line) for line in lines]
 
 
 def export_raw(sessions: sessionmaker[Session], quarantine_id: int, target: Path) -> bool:

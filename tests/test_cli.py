@@ -71,6 +71,23 @@ def test_parse_prints_one_json_object_per_file(
     assert "quarantine" in reports[1]
 
 
+def test_parse_writes_no_character_that_acts_on_a_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subject = "invoice\u202efdp.exe \x9b2J \x1b[2J"
+    message = tmp_path / "controls.eml"
+    message.write_bytes(
+        b"From: a@example.org\r\nSubject: " + subject.encode() + b"\r\n\r\nbody\r\n"
+    )
+
+    assert main(["parse", str(message)]) == 0
+
+    out = capsys.readouterr().out
+    assert not {"\u202e", "\x9b", "\x1b"} & set(out)
+    # Still JSON, and still the sender's text once read.
+    assert json.loads(out)["subject"] == subject
+
+
 def test_parse_missing_file_is_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -75,3 +75,30 @@ def test_console_format_on_request() -> None:
     assert "poll_finished" in text
     assert "fetched" in text
     assert not text.startswith("{")
+
+
+def test_the_console_does_not_write_terminal_controls() -> None:
+    output = io.StringIO()
+    configure_logging("console", "info", stream=output)
+    try:
+        structlog.get_logger("x").error(
+            "mailbox_error", error="-ERR \x1b]0;owned\x07 \x1b[2J\u202eevil", name="\x1b[8m"
+        )
+        logging.getLogger("lib").warning("echo \x1b[31mred")
+    finally:
+        structlog.reset_defaults()
+        logging.getLogger().handlers.clear()
+    written = output.getvalue()
+    # The renderer's own colours are the only escape sequences: none of the text's.
+    assert "owned\x07" not in written
+    assert "\x1b[2J" not in written
+    assert "\x1b[31mred" not in written
+    # Without a space, the renderer writes a value as it is.
+    assert "\x1b[8m" not in written
+    assert "\\u001b[8m" in written
+    assert "\u202e" not in written
+    # Written as escapes (which the renderer quotes, its backslashes doubled, in a value with
+    # spaces).
+    assert "u001b]0;owned" in written
+    assert "u202eevil" in written
+    assert "echo \\u001b[31mred" in written

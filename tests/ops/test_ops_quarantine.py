@@ -77,6 +77,26 @@ def test_show_prints_detail_and_headers(
     assert "no quarantined message with id 999" in capsys.readouterr().err
 
 
+def test_show_writes_the_senders_text_readably_and_without_terminal_controls(
+    config_file: Path, sessions: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = (
+        b"From: Ren\xc3\xa9 <rene@example.org>\r\n"
+        b"Subject: caf\xc3\xa9 \x1b]0;owned\x07\x1b[2Jinvoice\xe2\x80\xaefdp.exe\r\n\r\nbody\r\n"
+    )
+    entry = hold(sessions, raw, "parser-error")
+
+    assert quarantine(config_file, "show", str(entry)) == 0
+
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    assert "\x07" not in out
+    assert "\u202e" not in out
+    # Raw 8-bit bytes read as UTF-8; the controls written as escapes.
+    assert "  From: René <rene@example.org>" in out
+    assert "  Subject: café \\u001b]0;owned\\u0007\\u001b[2Jinvoice\\u202efdp.exe" in out
+
+
 def test_export_writes_the_raw_bytes_unchanged(
     config_file: Path, sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
