@@ -19,6 +19,7 @@ content type, charset or boundary pays it again).
 from __future__ import annotations
 
 import contextlib
+import email.message
 import threading
 from collections.abc import Iterator
 from email.message import EmailMessage, Message
@@ -74,20 +75,37 @@ _MISSING = object()
 
 
 def _get_params_preserve(part: Message, failobj: Any, header: str) -> Any:
-    """``Message._get_params_preserve``, the reader under every parameter getter, given at most
-    the first ``PARAMETER_VALUE_LIMIT`` characters of the header's value."""
+    """``Message._get_params_preserve``, the reader under every parameter getter (get_param,
+    get_params, get_filename, get_boundary, get_content_charset), given at most the first
+    ``PARAMETER_VALUE_LIMIT`` characters of the header's value, and not raising."""
     value = part.get(header, _MISSING)
-    if value is _MISSING or len(str(value)) <= PARAMETER_VALUE_LIMIT:
-        # Not in the type stubs: the stdlib's own method, which every getter of a parameter
-        # (get_param, get_params, get_filename, get_boundary, get_content_charset) calls.
-        return Message._get_params_preserve(part, failobj, header)  # type: ignore[attr-defined]
-    start = str(value)[:PARAMETER_VALUE_LIMIT]
-    if (start.count('"') - start.count('\\"')) % 2:
-        # Cut inside a quoted value (a file name): close it, so it is read without the quote.
-        start += '"'
-    cut = Message()
-    cut[header] = start
-    return Message._get_params_preserve(cut, failobj, header)  # type: ignore[attr-defined]
+    if value is _MISSING:
+        return failobj
+    source = part
+    if len(str(value)) > PARAMETER_VALUE_LIMIT:
+        start = str(value)[:PARAMETER_VALUE_LIMIT]
+        if (start.count('"') - start.count('\\"')) % 2:
+            # Cut inside a quoted value (a file name): close it, so it is read without the quote.
+            start += '"'
+        source = Message()
+        source[header] = start
+    try:
+        # Not in the type stubs: the stdlib's own method.
+        return Message._get_params_preserve(source, failobj, header)  # type: ignore[attr-defined]
+    except (TypeError, ValueError, LookupError):
+        # Its RFC 2231 decoding raises on some damaged values (TypeError on one name with both
+        # a numbered and an unnumbered continuation, title*= beside title*0*=).
+        return _params_as_written(str(source.get(header)))
+
+
+def _params_as_written(value: str) -> list[tuple[str, str]]:
+    """The parameters of ``value`` as the stdlib splits them, without RFC 2231's decoding."""
+    params = []
+    # Not in the type stubs: the stdlib's own splitter, which the method above uses.
+    for item in email.message._parseparam(value):  # type: ignore[attr-defined]
+        name, _, written = item.partition("=")
+        params.append((name.strip(), written.strip()))
+    return params
 
 
 class LenientMessage(Message):

@@ -85,6 +85,21 @@ def test_a_dsn_is_a_bounce_with_its_recipient_status_and_original() -> None:
     assert verdict.original_message_id == "<agent-reply@helpdesk.example.com>"
 
 
+def test_a_content_type_the_stdlib_cannot_decode_still_gives_its_parameters() -> None:
+    # One name with an unnumbered and a numbered RFC 2231 continuation: the stdlib's decoding
+    # of them raises TypeError at every parameter read (the classifier failed on it).
+    raw = dsn().replace(
+        b"report-type=delivery-status;", b"report-type=delivery-status; x*=a; x*0*=b;"
+    )
+    assert b"x*0*=b" in raw
+
+    verdict = classified(raw)
+
+    assert verdict.kind == "bounce"
+    assert "dsn" in verdict.flags
+    assert verdict.failed_recipients == ("bob@example.net",)
+
+
 def test_a_plain_text_bounce_from_a_mailer_daemon_is_a_bounce() -> None:
     raw = mail(
         sender="Mail Delivery Subsystem <mailer-daemon@googlemail.com>",
