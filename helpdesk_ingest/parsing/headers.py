@@ -18,6 +18,10 @@ from helpdesk_ingest.parsing.text import decode_bytes, repair_surrogates
 
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _WHITESPACE = re.compile(r"\s+")
+# The C0 and C1 controls left once white space is squashed: in a Subject or a name they are
+# nothing a reader should see (an escape sequence, a bell, a backspace), and nothing the
+# helpdesk can show.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _ENCODED_WORDS = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=(?:\s+=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)*")
 _ADDRESS_SPECIALS = re.compile(r'[,;:<>@"()\\]')
@@ -58,13 +62,16 @@ def decode_words(
 ) -> str:
     """RFC 2047 encoded words decoded, folding undone; best effort on broken encodings.
 
-    With ``squash`` every run of white space becomes one space, as fits a subject or a name.
+    With ``squash`` every run of white space becomes one space and other control characters go,
+    as fits a subject or a name.
     """
     # Unfold first: decode_header drops the space that starts a continuation line.
     text = _FOLD.sub("", repair_surrogates(value))
     if "=?" in text:
         text = "".join(_decoded(run, undeclared) for run in _runs(text))
-    return _WHITESPACE.sub(" ", text).strip() if squash else text.strip()
+    if not squash:
+        return text.strip()
+    return _CONTROLS.sub("", _WHITESPACE.sub(" ", text)).strip()
 
 
 # email.header.decode_header takes time in the square of the encoded words in a value (it takes

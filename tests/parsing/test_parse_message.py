@@ -90,6 +90,20 @@ def test_rfc2047_subject_and_display_name() -> None:
     assert message.from_address == Address("Jürgen Müller", "juergen@example.de")
 
 
+def test_control_characters_are_no_part_of_a_subject_or_a_name() -> None:
+    raw = (
+        b"From: =?utf-8?q?Ann=08e_=C2=9BSmith?= <ann@example.org>\r\n"
+        b"Subject: Printer\x1b[31m broken\x07 =?utf-8?q?again=1B]0;x=07?=\r\n\r\nbody\r\n"
+    )
+
+    message = parse_message(raw)
+
+    assert isinstance(message, ParsedMessage)
+    assert message.subject == "Printer[31m broken again]0;x"
+    assert message.from_address == Address("Anne Smith", "ann@example.org")
+    assert ("Subject", "Printer[31m broken again]0;x") in message.headers
+
+
 def test_message_ids_keep_brackets_and_tolerate_junk() -> None:
     message = parsed(messages.ENCODED_SUBJECT)
 
