@@ -74,10 +74,12 @@ def test_parse_prints_one_json_object_per_file(
 def test_parse_writes_no_character_that_acts_on_a_terminal(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    subject = "invoice\u202efdp.exe \x9b2J \x1b[2J"
+    # The parser keeps a text-direction control in a Subject, and every control in a body.
+    subject = "invoice\u202efdp.exe"
+    body = "see \x9b2J \x1b[2J"
     message = tmp_path / "controls.eml"
     message.write_bytes(
-        b"From: a@example.org\r\nSubject: " + subject.encode() + b"\r\n\r\nbody\r\n"
+        b"From: a@example.org\r\nSubject: " + subject.encode() + b"\r\n\r\n" + body.encode()
     )
 
     assert main(["parse", str(message)]) == 0
@@ -85,7 +87,9 @@ def test_parse_writes_no_character_that_acts_on_a_terminal(
     out = capsys.readouterr().out
     assert not {"\u202e", "\x9b", "\x1b"} & set(out)
     # Still JSON, and still the sender's text once read.
-    assert json.loads(out)["subject"] == subject
+    report = json.loads(out)
+    assert report["subject"] == subject
+    assert report["body_text"] == body
 
 
 def test_parse_missing_file_is_a_clear_error(
