@@ -10,16 +10,14 @@ Such characters are written as ``\\uXXXX`` instead: readable, and valid in a JSO
 
 from __future__ import annotations
 
+from helpdesk_ingest.unicode_controls import TEXT_DIRECTION_CONTROLS
+
 # Every C0 control but tab and line feed, DEL, every C1 control (U+009B is a CSI to terminals
 # that read 8-bit controls), and the Unicode controls of text direction.
 _UNSAFE = [
     *(code for code in range(0x20) if chr(code) not in "\t\n"),
     *range(0x7F, 0xA0),
-    0x061C,
-    0x200E,
-    0x200F,
-    *range(0x202A, 0x202F),
-    *range(0x2066, 0x206A),
+    *map(ord, TEXT_DIRECTION_CONTROLS),
 ]
 _ESCAPES = {code: f"\\u{code:04x}" for code in _UNSAFE}
 

@@ -36,21 +36,25 @@ print(resident_mib() - before)
 """
 
 
-def stays_resident_mib(mode: str) -> int:
+def measured(scenario: str, mode: str) -> int:
+    """The number ``scenario`` prints, run in a fresh interpreter in ``mode``."""
     completed = subprocess.run(
-        [sys.executable, "-c", SCENARIO, mode], capture_output=True, text=True, check=True
+        [sys.executable, "-c", scenario, mode], capture_output=True, text=True, check=True
     )
     return int(completed.stdout)
 
 
-@pytest.mark.skipif(
+only_on_glibc = pytest.mark.skipif(
     platform.libc_ver()[0] != "glibc" or ctypes.util.find_library("c") is None,
     reason="the threshold is a glibc setting",
 )
+
+
+@only_on_glibc
 def test_large_buffers_are_returned_once_freed() -> None:
-    assert stays_resident_mib("fixed") < 5
+    assert measured(SCENARIO, "fixed") < 5
     # The same scenario keeps about one buffer resident when glibc moves its threshold.
-    assert stays_resident_mib("default") >= 15
+    assert measured(SCENARIO, "default") >= 15
 
 
 # Allocate, fill and free a 512 KiB buffer many times, as a parse worker does with the parts of a
@@ -71,19 +75,9 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 
 
-def page_faults(mode: str) -> int:
-    completed = subprocess.run(
-        [sys.executable, "-c", MID_SIZED, mode], capture_output=True, text=True, check=True
-    )
-    return int(completed.stdout)
-
-
-@pytest.mark.skipif(
-    platform.libc_ver()[0] != "glibc" or ctypes.util.find_library("c") is None,
-    reason="the threshold is a glibc setting",
-)
+@only_on_glibc
 def test_mid_sized_buffers_are_reused_not_faulted_in_each_time() -> None:
     # Reused from the heap, the first buffer's pages serve them all.
-    assert page_faults("fixed") < 2_000
+    assert measured(MID_SIZED, "fixed") < 2_000
     # Each buffer served by mmap is 128 fresh pages to fault in: 25,600 for the loop.
-    assert page_faults("128k") > 20_000
+    assert measured(MID_SIZED, "128k") > 20_000

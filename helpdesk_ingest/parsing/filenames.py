@@ -6,10 +6,12 @@ import mimetypes
 import re
 import unicodedata
 
+from helpdesk_ingest.unicode_controls import TEXT_DIRECTION_CONTROLS
+
 MAX_FILENAME_LENGTH = 180
 # Beside what file systems refuse: the Unicode controls of text direction, with which
 # "invoice\u202efdp.exe" shows as "invoiceexe.pdf" to the agent about to open it.
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+')
+_UNSAFE = re.compile(rf'[\x00-\x1f\x7f<>:"/\\|?*{TEXT_DIRECTION_CONTROLS}]+')
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
 _EXTRA_EXTENSIONS = {"message/rfc822": ".eml", "text/calendar": ".ics", "text/plain": ".txt"}
 

@@ -82,8 +82,9 @@ def _get_params_preserve(part: Message, failobj: Any, header: str) -> Any:
     if value is _MISSING:
         return failobj
     source = part
-    if len(str(value)) > PARAMETER_VALUE_LIMIT:
-        start = str(value)[:PARAMETER_VALUE_LIMIT]
+    text = str(value)
+    if len(text) > PARAMETER_VALUE_LIMIT:
+        start = text[:PARAMETER_VALUE_LIMIT]
         if (start.count('"') - start.count('\\"')) % 2:
             # Cut inside a quoted value (a file name): close it, so it is read without the quote.
             start += '"'

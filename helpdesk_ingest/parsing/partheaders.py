@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from email.message import Message
 
 from helpdesk_ingest.parsing.headers import NOTHING_DECLARED, Undeclared, decode_words
@@ -27,22 +27,18 @@ def _lenient_filename(part: Message, charsets: Sequence[str]) -> str | None:
     return str(name) if name else None
 
 
-def filename(
-    part: Message,
-    charsets: Callable[[], Sequence[str]] = tuple,
-    undeclared: Undeclared = NOTHING_DECLARED,
-) -> str | None:
+def filename(part: Message, undeclared: Undeclared = NOTHING_DECLARED) -> str | None:
     """The decoded file name a part was sent with, or None.
 
-    ``charsets`` gives the charsets the message declares, then the fallback; it is asked only
-    for a name sent as raw 8-bit bytes, as finding them means reading the whole message.
-    ``undeclared`` reads an encoded word whose label names no charset.
+    ``undeclared`` gives the charsets the message declares and the fallback charset: they read
+    a name sent as raw 8-bit bytes (asked only then, as finding them means reading the whole
+    message) and an encoded word whose label names no charset.
     """
     raw = [str(value) for key, value in part.raw_items() if key.lower() in _NAMING_HEADERS]
     try:
         if any(_has_raw_8bit(value) for value in raw):
             charset = part.get_content_charset()
-            declared = charsets()
+            declared = [*undeclared.declared(), undeclared.fallback]
             name = _lenient_filename(part, [charset, *declared] if charset else declared)
         elif any("=?" in value for value in raw):
             # The header registry would decode an encoded word itself, into replacement

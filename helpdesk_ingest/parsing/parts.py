@@ -58,9 +58,6 @@ class Collected:
     # What building the trees of its HTML parts costs so far (parsing/nesting.py).
     tree_work: int = 0
 
-    def charsets_then_fallback(self) -> list[str]:
-        return [*self.charsets(), self.fallback_charset]
-
     @property
     def undeclared(self) -> Undeclared:
         return Undeclared(self.charsets, self.fallback_charset)
@@ -135,7 +132,7 @@ def _attachment(part: Message, found: Collected, *, inline: bool) -> Attachment:
     content = _container_bytes(part) if is_container else _payload_bytes(part)
     return Attachment(
         filename=safe_filename(
-            filename(part, found.charsets_then_fallback, found.undeclared),
+            filename(part, found.undeclared),
             content_type,
             len(found.attachments) + 1,
         ),

@@ -219,21 +219,6 @@ def test_an_encoded_word_without_a_charset_is_read_in_the_configured_fallback() 
     assert default.subject == "Ok, ÿ"
 
 
-def test_an_unquoted_encoded_word_file_name_is_decoded() -> None:
-    # Not RFC 2231, and unquoted; the header registry reads no file name in it at all.
-    raw = (
-        b"From: a@example.org\r\nSubject: x\r\nContent-Type: application/pdf;"
-        b" name==?utf-8?B?UmVjaG51bmcgTcOkcnoucGRm?=\r\n"
-        b"Content-Disposition: attachment; filename==?utf-8?B?UmVjaG51bmcgTcOkcnoucGRm?=\r\n"
-        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n"
-    )
-
-    result = parse_message(raw)
-
-    assert isinstance(result, ParsedMessage)
-    assert [attachment.filename for attachment in result.attachments] == ["Rechnung März.pdf"]
-
-
 def test_an_encoded_word_without_a_charset_is_read_in_the_charset_the_message_declares() -> None:
     raw = (
         b"From: a@example.org\r\nSubject: =?x-unknown?Q?=E4=C1,_ok?=\r\n"
@@ -360,13 +345,26 @@ def test_utf7_body() -> None:
     assert result.body_text == "Grüße"
 
 
-def test_rfc2231_filename() -> None:
+@pytest.mark.parametrize(
+    "naming",
+    [
+        pytest.param(
+            b"Content-Disposition: attachment;\n filename*0*=utf-8''Rechnung%20M%C3%A4rz;\n"
+            b" filename*1=.pdf\n",
+            id="rfc2231",
+        ),
+        # Not RFC 2231, and unquoted; the header registry reads no file name in it at all.
+        pytest.param(
+            b"Content-Disposition: attachment; filename==?utf-8?B?UmVjaG51bmcgTcOkcnoucGRm?=\n",
+            id="unquoted-encoded-word",
+        ),
+    ],
+)
+def test_an_encoded_file_name_is_decoded(naming: bytes) -> None:
     raw = (
         b"From: a@example.com\nContent-Type: multipart/mixed; boundary=b\n\n"
         b"--b\nContent-Type: text/plain\n\nbody\n"
-        b"--b\nContent-Type: application/pdf\n"
-        b"Content-Disposition: attachment;\n filename*0*=utf-8''Rechnung%20M%C3%A4rz;\n"
-        b" filename*1=.pdf\n\n%PDF\n--b--\n"
+        b"--b\nContent-Type: application/pdf\n" + naming + b"\n%PDF\n--b--\n"
     )
 
     result = parse_message(raw)
